@@ -1,0 +1,34 @@
+# Short commands. `make demo` and `make test` are the two README commands.
+PY := .venv/bin/python
+export PYTHONPATH := operator
+
+.PHONY: bootstrap demo test unit lint reformat manifests bench
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+demo: bootstrap
+	$(PY) -m modelward demo
+
+lint: bootstrap
+	.venv/bin/ruff format --check operator tests bench
+	.venv/bin/ruff check operator tests bench
+	.venv/bin/mypy
+
+reformat: bootstrap
+	.venv/bin/ruff format operator tests bench
+	.venv/bin/ruff check --fix operator tests bench
+
+test: lint
+	$(PY) -m pytest -q $(if $(TESTS),-k "$(TESTS)",)
+
+unit: bootstrap
+	$(PY) -m pytest -q -m "not slow" $(if $(TESTS),-k "$(TESTS)",)
+
+# manifests/install.yaml: the default install for `kubectl apply`, Namespace and CRDs included.
+# tests/chart checks it is current (`make manifests OUT=FILE` renders elsewhere).
+manifests:
+	@test -x .cache/tools/helm4/helm || scripts/install-helm.sh
+	@out="$(or $(OUT),manifests/install.yaml)"; \
+	.cache/tools/helm4/helm template modelward charts/modelward --namespace modelward \
+		--include-crds --set namespace.create=true > "$$out.tmp" && mv "$$out.tmp" "$$out"

@@ -1,0 +1,5 @@
+"""`python -m modelward` runs the command-line interface."""
+
+from modelward.adapters import cli
+
+raise SystemExit(cli.main())

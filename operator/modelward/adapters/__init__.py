@@ -1,0 +1,1 @@
+"""The only code that knows Kopf, the Kubernetes client or argparse."""

@@ -1,0 +1,223 @@
+"""The Kopf operator: policy handlers feed the index; a validating webhook runs the pipeline.
+
+Handlers are thin: they translate Kopf's callbacks into calls on `policies` and `pipeline`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import datetime
+import logging
+import ssl
+import threading
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, cast
+
+import aiohttp
+import aiohttp.web
+import kopf
+
+from modelward import errors
+from modelward import settings as settings_
+from modelward.adapters import kube
+from modelward.pipeline import admit, decode
+from modelward.policies import index, parse, status
+
+logger = logging.getLogger(__name__)
+
+GROUP, VERSION = "modelward.io", "v1alpha1"
+POLICY_PLURALS = {
+    "clustermodelpolicies": parse.CLUSTER_KIND,
+    "modelpolicies": parse.NAMESPACED_KIND,
+}
+WEBHOOK_ID = "models"
+
+# Every kind whose objects can carry model references: (group, version, plural).
+VALIDATED = (
+    ("", "v1", "pods"),
+    ("apps", "v1", "deployments"),
+    ("apps", "v1", "statefulsets"),
+    ("apps", "v1", "daemonsets"),
+    ("apps", "v1", "replicasets"),
+    ("batch", "v1", "jobs"),
+    ("batch", "v1", "cronjobs"),
+    ("serving.kserve.io", "v1beta1", "inferenceservices"),
+    ("serving.kserve.io", "v1alpha1", "llminferenceservices"),
+)
+
+_request_namespace: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_namespace", default=None
+)
+_request_uid: contextvars.ContextVar[str] = contextvars.ContextVar("request_uid", default="")
+
+
+@dataclasses.dataclass
+class State:
+    """What the handlers share within one operator."""
+
+    settings: settings_.Settings
+    policies: index.PolicyIndex = dataclasses.field(default_factory=index.PolicyIndex)
+    namespaces: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    admitter: admit.Admitter | None = None
+    session: aiohttp.ClientSession | None = None
+
+
+class WebhookServer(kopf.WebhookServer):
+    """Kopf's server, with malformed reviews refused as 400s and the request's namespace and
+    uid kept for the handler (Kopf passes neither; Pods made by controllers carry no
+    metadata.namespace)."""
+
+    async def __call__(self, fn: Any) -> AsyncIterator[Any]:
+        async def checked(request: Any, **kwargs: Any) -> Any:
+            try:
+                ctx = decode.from_review(request)
+            except errors.InputError as e:
+                raise aiohttp.web.HTTPBadRequest(reason=e.message) from None
+            _request_namespace.set(ctx.namespace)
+            _request_uid.set(ctx.uid)
+            return await fn(request, **kwargs)
+
+        async for config in super().__call__(checked):
+            yield config
+
+
+def server_context() -> ssl.SSLContext:
+    """TLS 1.2 or newer only."""
+    context = ssl.create_default_context(purpose=ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
+    """A registry with all of modelward's handlers, bound to `settings`."""
+    registry = kopf.OperatorRegistry()
+    state = State(settings=settings)
+
+    @kopf.on.startup(registry=registry)
+    async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+        # Every replica must watch policies and serve admissions: no peering freeze.
+        settings.peering.standalone = True
+        settings.posting.level = logging.WARNING
+        settings.persistence.finalizer = f"{GROUP}/finalizer"
+        settings.admission.server = WebhookServer(
+            addr=state.settings.webhook_addr,
+            port=state.settings.webhook_port,
+            host=state.settings.webhook_host,
+            certfile=state.settings.tls_cert,
+            pkeyfile=state.settings.tls_key,
+            context=server_context(),
+        )
+        state.session = admit.new_session()
+        state.admitter = admit.Admitter(
+            state.settings, sources=admit.default_sources(), session=state.session
+        )
+
+    @kopf.on.cleanup(registry=registry)
+    async def cleanup(**_: Any) -> None:
+        if state.session is not None:
+            await state.session.close()
+
+    @kopf.on.event("", "v1", "namespaces", registry=registry)
+    def namespace_event(
+        event: Mapping[str, Any], name: str, labels: Mapping[str, str], **_: Any
+    ) -> None:
+        if event.get("type") == "DELETED":
+            state.namespaces.pop(name, None)
+        else:
+            state.namespaces[name] = dict(labels)
+
+    async def policy_changed(
+        body: kopf.Body, patch: kopf.Patch, logger: logging.Logger, **_: Any
+    ) -> None:
+        pol = await asyncio.to_thread(
+            parse.parse_policy,
+            dict(body),
+            secrets=kube.read_secret,
+            home_namespace=state.settings.namespace,
+        )
+        state.policies.put(pol)
+        update = status.status_patch(
+            pol, body.get("status"), now=datetime.datetime.now(datetime.UTC)
+        )
+        if update is not None:
+            patch.status.update(update)
+        if not pol.ready:
+            logger.warning(f"Policy is not ready: {pol.error_reason}: {pol.error_message}")
+
+    async def policy_deleted(body: kopf.Body, **_: Any) -> None:
+        kind = str(body.get("kind"))
+        namespace = body.metadata.namespace if kind == parse.NAMESPACED_KIND else None
+        state.policies.remove(kind, namespace, body.metadata.name)
+
+    for plural in POLICY_PLURALS:
+        for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
+            on(GROUP, VERSION, plural, registry=registry)(cast(Any, policy_changed))
+        kopf.on.delete(GROUP, VERSION, plural, registry=registry, optional=True)(
+            cast(Any, policy_deleted)
+        )
+
+    async def validate(
+        body: kopf.Body,
+        operation: str,
+        dryrun: bool,
+        warnings: list[str],
+        userinfo: Mapping[str, Any],
+        **_: Any,
+    ) -> None:
+        if state.admitter is None:
+            raise kopf.AdmissionError("modelward is starting; retry shortly", code=503)
+        namespace = _request_namespace.get() or body.metadata.namespace
+        try:
+            ctx = decode.from_object(
+                dict(body),
+                uid=_request_uid.get(),
+                operation=operation,
+                namespace=namespace,
+                namespace_labels=state.namespaces.get(namespace or "", {}),
+                dry_run=dryrun,
+                username=str(userinfo.get("username", "")),
+            )
+            decision = await state.admitter.admit(ctx, state.policies.snapshot())
+        except errors.InputError as e:
+            raise kopf.AdmissionError(e.user_message(), code=400) from None
+        except Exception:
+            # Fail closed: an internal error must never admit an unverified model.
+            logger.exception("admission failed", extra={"uid": _request_uid.get()})
+            raise kopf.AdmissionError(
+                "modelward failed to evaluate this object and denies it (fail closed); "
+                "see the operator's logs",
+                code=500,
+            ) from None
+        warnings.extend(decision.warnings)
+        if not decision.allowed:
+            raise kopf.AdmissionError(decision.message, code=403)
+
+    for group, version, plural in VALIDATED:
+        kopf.on.validate(
+            group,
+            version,
+            plural,
+            id=WEBHOOK_ID,
+            operations=["CREATE", "UPDATE"],
+            registry=registry,
+        )(cast(Any, validate))
+
+    return registry
+
+
+async def run(
+    settings: settings_.Settings,
+    *,
+    stop_flag: threading.Event | asyncio.Event | None = None,
+    ready_flag: threading.Event | asyncio.Event | None = None,
+) -> None:
+    """Run the operator until `stop_flag` is set (or forever)."""
+    await kopf.operator(
+        registry=make_registry(settings),
+        clusterwide=True,
+        stop_flag=stop_flag,
+        ready_flag=ready_flag,
+        standalone=True,
+    )

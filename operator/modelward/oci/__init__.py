@@ -1,0 +1,1 @@
+"""The OCI distribution protocol: references, media types and an async registry client."""

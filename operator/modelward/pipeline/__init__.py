@@ -1,0 +1,1 @@
+"""The request path: one step per module, composed by `admit`."""

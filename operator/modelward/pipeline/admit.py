@@ -1,0 +1,286 @@
+"""Compose the steps for one object: extract, match, resolve, verify, decide, under a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import pathlib
+import shutil
+import tempfile
+import time
+import weakref
+from collections.abc import AsyncIterator, Mapping, Sequence
+
+import aiohttp
+
+from modelward import errors
+from modelward import settings as settings_
+from modelward.pipeline import decide, extract, match, verify
+from modelward.record import verdicts
+from modelward.sources import base, https, oci
+from modelward.structs import context, evidence, policy, refs
+from modelward.trust import base as trust
+
+logger = logging.getLogger(__name__)
+
+
+def default_sources() -> list[base.Source]:
+    """One source per supported scheme."""
+    return [oci.OciSource(), https.HttpsSource()]
+
+
+def new_session() -> aiohttp.ClientSession:
+    """The HTTP session sources share; per-read timeouts, the deadline bounds the total."""
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=30)
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(settings: settings_.Settings) -> AsyncIterator[Admitter]:
+    """An Admitter with the default sources and its own session, closed on exit."""
+    async with new_session() as session:
+        yield Admitter(settings, sources=default_sources(), session=session)
+
+
+class Admitter:
+    """The pipeline with its long-lived parts: sources, HTTP session, verdict cache."""
+
+    def __init__(
+        self,
+        settings: settings_.Settings,
+        *,
+        sources: Sequence[base.Source],
+        session: aiohttp.ClientSession,
+        cache: verdicts.VerdictCache | None = None,
+    ) -> None:
+        self.settings = settings
+        self._sources = {scheme: s for s in sources for scheme in s.schemes}
+        self._session = session
+        self.cache = cache or verdicts.VerdictCache(
+            ttl=settings.cache_ttl_seconds, size=settings.cache_size
+        )
+        # One verification per reference at a time: concurrent requests for the same model
+        # wait for the first and then read its verdicts from the cache.
+        self._flights: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    async def admit(
+        self, ctx: context.AdmissionContext, policies: Sequence[policy.Policy]
+    ) -> evidence.Decision:
+        """Decide on one object within the settings' deadline; a timeout is a denial."""
+        started = time.monotonic()
+        found = extract.extract_refs(ctx.obj)
+        results: list[evidence.RefResult] = []
+        try:
+            async with asyncio.timeout(self.settings.deadline_seconds):
+                results = list(
+                    await asyncio.gather(*(self._evaluate(ctx, r, policies) for r in found))
+                )
+        except TimeoutError:
+            budget = self.settings.deadline_seconds
+            results = [
+                evidence.RefResult(
+                    ref=r,
+                    error=(
+                        "DeadlineExceeded",
+                        f"verification did not finish within the {budget:.1f}s admission budget",
+                    ),
+                )
+                for r in found
+            ]
+        decision = decide.decide(ctx, results, no_match=self.settings.no_match)
+        _log(ctx, decision, time.monotonic() - started)
+        return decision
+
+    async def _evaluate(
+        self, ctx: context.AdmissionContext, ref: refs.ModelRef, policies: Sequence[policy.Policy]
+    ) -> evidence.RefResult:
+        governing = match.governing(policies, ctx, ref.uri, home_namespace=self.settings.namespace)
+        if not governing:
+            return evidence.RefResult(ref=ref, unmatched=True)
+        source = self._sources.get(ref.scheme)
+        if source is None:
+            what = f"scheme {ref.scheme}://" if ref.scheme else "a reference without a scheme"
+            return evidence.RefResult(
+                ref=ref,
+                error=("Unverifiable", f"{what} cannot be resolved and verified by modelward"),
+            )
+        lock = self._flights.setdefault(ref.uri, asyncio.Lock())
+        async with lock:
+            return await self._verify(ref, source, governing)
+
+    async def _verify(
+        self, ref: refs.ModelRef, source: base.Source, governing: Sequence[policy.Policy]
+    ) -> evidence.RefResult:
+        self.settings.work_dir.mkdir(parents=True, exist_ok=True)
+        workdir = pathlib.Path(tempfile.mkdtemp(prefix="ref-", dir=self.settings.work_dir))
+        try:
+            ctx = base.FetchContext(session=self._session, settings=self.settings, workdir=workdir)
+            artifact = await source.open(ref, ctx)
+            pinned = artifact.pinned
+            results: dict[policy.PolicyKey, evidence.PolicyResult] = {}
+            todo = []
+            for pol in governing:
+                cached = self.cache.get(pinned.digest, pol.key) if pol.ready else None
+                if cached is not None:
+                    results[pol.key] = cached
+                elif not pol.ready:
+                    results[pol.key] = _not_ready(pol)
+                else:
+                    todo.append(pol)
+            if todo:
+                for pol, result in zip(
+                    todo, await self._check(artifact, todo, workdir), strict=True
+                ):
+                    results[pol.key] = result
+                    self.cache.put(pinned.digest, pol.key, result)
+            return evidence.RefResult(
+                ref=ref,
+                digest=pinned.digest,
+                pinned_uri=pinned.pinned_uri,
+                results=tuple(results[p.key] for p in governing),
+                cached=not todo,
+            )
+        except errors.ModelwardError as e:
+            return evidence.RefResult(ref=ref, error=(e.reason, e.message))
+        finally:
+            await asyncio.to_thread(shutil.rmtree, workdir, True)
+
+    async def _check(
+        self, artifact: base.Artifact, todo: Sequence[policy.Policy], workdir: pathlib.Path
+    ) -> list[evidence.PolicyResult]:
+        uri = artifact.pinned.pinned_uri
+        signatures = await artifact.signatures()
+        bundle_paths = []
+        for i, sig in enumerate(signatures):
+            path = workdir / f"signature-{i}.json"
+            path.write_bytes(sig.data)
+            bundle_paths.append(path)
+
+        # Signatures first: they are cheap, and a model nobody trusted signing is never downloaded.
+        verified: dict[policy.PolicyKey, list[tuple[str, evidence.SignedManifest]]] = {}
+        failures: dict[policy.PolicyKey, list[errors.ModelwardError]] = {}
+        for pol in todo:
+            verified[pol.key], failures[pol.key] = await asyncio.to_thread(
+                _verify_bundles, bundle_paths, pol.authorities, uri
+            )
+        files: Mapping[str, str] | None = None
+        if any(verified.values()):
+            files = await artifact.files()
+
+        out = []
+        for pol in todo:
+            out.append(
+                _judge(pol, verified[pol.key], failures[pol.key], files, uri, bool(signatures))
+            )
+        return out
+
+
+def _verify_bundles(
+    paths: Sequence[pathlib.Path], authorities: Sequence[policy.Authority], uri: str
+) -> tuple[list[tuple[str, evidence.SignedManifest]], list[errors.ModelwardError]]:
+    ok: list[tuple[str, evidence.SignedManifest]] = []
+    failed: list[errors.ModelwardError] = []
+    for authority in authorities:
+        for path in paths:
+            try:
+                ok.append((authority.name, trust.verify(path, authority, ref=uri)))
+                break
+            except errors.ModelwardError as e:
+                failed.append(e)
+    return ok, failed
+
+
+def _judge(
+    pol: policy.Policy,
+    verified: Sequence[tuple[str, evidence.SignedManifest]],
+    failures: Sequence[errors.ModelwardError],
+    files: Mapping[str, str] | None,
+    uri: str,
+    any_signature: bool,
+) -> evidence.PolicyResult:
+    passed: list[tuple[str, str]] = []
+    mismatches: list[tuple[str, errors.ModelwardError]] = []
+    for authority, manifest in verified:
+        try:
+            verify.compare(manifest, files or {}, ref=uri)
+        except errors.ModelwardError as e:
+            mismatches.append((authority, e))
+        else:
+            passed.append((authority, manifest.signer))
+    names = tuple(a for a, _ in passed)
+    if len(passed) >= pol.require_count:
+        return evidence.PolicyResult(
+            policy=pol.key,
+            mode=pol.mode,
+            passed=True,
+            reason="Verified",
+            message="signature verified",
+            authorities=names,
+            signers=tuple(s for _, s in passed),
+        )
+    if mismatches:
+        authority, error = mismatches[0]
+        return _failed(pol, error.reason, error.message, (authority,))
+    if passed:
+        return _failed(
+            pol,
+            "ThresholdNotMet",
+            f"signed by {len(passed)} of the {pol.require_count} required authorities",
+            names,
+        )
+    if not any_signature:
+        return _failed(pol, "SignatureMissing", "no signature was found for the model", ())
+    first = (
+        failures[0] if failures else errors.SignerMismatch("no authority verified the signature")
+    )
+    authorities = tuple(a.name for a in pol.authorities)
+    return _failed(pol, first.reason, first.message, authorities if len(authorities) > 1 else ())
+
+
+def _failed(
+    pol: policy.Policy, reason: str, message: str, authorities: tuple[str, ...]
+) -> evidence.PolicyResult:
+    return evidence.PolicyResult(
+        policy=pol.key,
+        mode=pol.mode,
+        passed=False,
+        reason=reason,
+        message=message,
+        authorities=authorities,
+    )
+
+
+def _not_ready(pol: policy.Policy) -> evidence.PolicyResult:
+    return _failed(pol, pol.error_reason, f"the policy is not ready: {pol.error_message}", ())
+
+
+def _log(ctx: context.AdmissionContext, decision: evidence.Decision, seconds: float) -> None:
+    logger.info(
+        "decision",
+        extra={
+            "uid": ctx.uid,
+            "operation": ctx.operation,
+            "kind": ctx.qualified_kind,
+            "namespace": ctx.namespace,
+            "name": ctx.name,
+            "refs": [
+                {
+                    "ref": r.ref.uri,
+                    "field": r.ref.field_path,
+                    "digest": r.digest,
+                    "cached": r.cached,
+                    "error": r.error[0] if r.error else None,
+                    "policies": {x.policy.display: x.reason for x in r.results},
+                }
+                for r in decision.refs
+            ],
+            "verdict": "allow" if decision.allowed else "deny",
+            "reason": decision.reason,
+            "dry_run": ctx.dry_run,
+            "duration_ms": round(seconds * 1000, 2),
+        },
+    )

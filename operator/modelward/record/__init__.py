@@ -1,0 +1,1 @@
+"""Side effects after a decision: verdict cache, decision logs. They never change a decision."""

@@ -1,0 +1,104 @@
+"""Operator settings, parsed once at start-up and passed explicitly."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+import pathlib
+import tempfile
+from collections.abc import Mapping
+
+from modelward import errors
+
+
+class NoMatchAction(enum.StrEnum):
+    """What happens to a model reference that no policy governs."""
+
+    DENY = "deny"
+    WARN = "warn"
+    ALLOW = "allow"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what one reference may cost; each breach is a denial, never a crash."""
+
+    max_artifact_bytes: int = 64 * 1024**3
+    max_files: int = 10_000
+    max_unpacked_bytes: int = 64 * 1024**3
+    max_signature_bytes: int = 4 * 1024**2
+    max_manifest_bytes: int = 4 * 1024**2
+    max_redirects: int = 5
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the pipeline and the adapters need to know about their environment."""
+
+    namespace: str = "modelward"
+    no_match: NoMatchAction = NoMatchAction.DENY
+    timeout_seconds: float = 10.0
+    deadline_margin_seconds: float = 1.5
+    webhook_addr: str = "0.0.0.0"  # noqa: S104  (a pod serves on all its interfaces)
+    webhook_port: int = 8443
+    webhook_host: str | None = None
+    tls_cert: pathlib.Path | None = None
+    tls_key: pathlib.Path | None = None
+    insecure_registries: frozenset[str] = frozenset()
+    ca_bundle: pathlib.Path | None = None
+    work_dir: pathlib.Path = dataclasses.field(
+        default_factory=lambda: pathlib.Path(tempfile.gettempdir()) / "modelward"
+    )
+    cache_ttl_seconds: float = 3600.0
+    cache_size: int = 10_000
+    limits: Limits = dataclasses.field(default_factory=Limits)
+
+    @property
+    def deadline_seconds(self) -> float:
+        """The internal budget of one admission, strictly below the webhook's timeout."""
+        return max(0.5, self.timeout_seconds - self.deadline_margin_seconds)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Builds settings from `MODELWARD_*` variables; unknown values are an InputError."""
+        env = os.environ if env is None else env
+        base = cls()
+
+        def get(name: str) -> str | None:
+            value = env.get(f"MODELWARD_{name}")
+            return value if value else None
+
+        def path(name: str) -> pathlib.Path | None:
+            value = get(name)
+            return pathlib.Path(value) if value else None
+
+        try:
+            no_match = NoMatchAction(get("NO_MATCH") or base.no_match.value)
+        except ValueError:
+            raise errors.InputError(
+                "MODELWARD_NO_MATCH must be one of deny, warn, allow",
+                reason="InvalidSettings",
+            ) from None
+        try:
+            timeout = float(get("TIMEOUT_SECONDS") or base.timeout_seconds)
+            port = int(get("WEBHOOK_PORT") or base.webhook_port)
+        except ValueError:
+            raise errors.InputError(
+                "MODELWARD_TIMEOUT_SECONDS and MODELWARD_WEBHOOK_PORT must be numbers",
+                reason="InvalidSettings",
+            ) from None
+        insecure = get("INSECURE_REGISTRIES") or ""
+        return cls(
+            namespace=get("NAMESPACE") or base.namespace,
+            no_match=no_match,
+            timeout_seconds=timeout,
+            webhook_addr=get("WEBHOOK_ADDR") or base.webhook_addr,
+            webhook_port=port,
+            webhook_host=get("WEBHOOK_HOST"),
+            tls_cert=path("TLS_CERT"),
+            tls_key=path("TLS_KEY"),
+            insecure_registries=frozenset(h.strip() for h in insecure.split(",") if h.strip()),
+            ca_bundle=path("CA_BUNDLE"),
+            work_dir=path("WORK_DIR") or base.work_dir,
+        )

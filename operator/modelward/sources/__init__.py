@@ -1,0 +1,1 @@
+"""Where models live: one module per URI scheme behind the `base.Source` protocol."""

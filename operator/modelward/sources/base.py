@@ -1,0 +1,55 @@
+"""The protocol every source implements, and the context it is given."""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from collections.abc import Mapping
+from typing import Protocol
+
+import aiohttp
+
+from modelward import settings as settings_
+from modelward.structs import refs
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Signature:
+    """A signature bundle found next to a model, and where it was found."""
+
+    origin: str
+    data: bytes
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FetchContext:
+    """What a source may use: one HTTP session, the settings, a private work directory."""
+
+    session: aiohttp.ClientSession
+    settings: settings_.Settings
+    workdir: pathlib.Path
+
+
+class Artifact(Protocol):
+    """A model resolved to an immutable digest."""
+
+    @property
+    def pinned(self) -> refs.PinnedRef: ...
+
+    async def signatures(self) -> list[Signature]:
+        """Every signature bundle published for this artifact (possibly none)."""
+        ...
+
+    async def files(self) -> Mapping[str, str]:
+        """Download the model; map each file's POSIX path to its sha256 hex digest."""
+        ...
+
+
+class Source(Protocol):
+    """Resolves references of some schemes to artifacts."""
+
+    schemes: tuple[str, ...]
+
+    async def open(self, ref: refs.ModelRef, ctx: FetchContext) -> Artifact:
+        """Resolve `ref` to an immutable digest; raise a SourceError when it cannot be."""
+        ...

@@ -1,0 +1,1 @@
+"""Plain typed data passed between pipeline steps; no I/O, stdlib only."""

@@ -1,0 +1,64 @@
+"""What verification found, and the decision made from it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from modelward.structs import policy as policy_
+from modelward.structs import refs
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SignedManifest:
+    """The content of a verified signature: which files, with which digests, signed by whom.
+
+    `files` maps a POSIX path relative to the model root to a hex digest of `hash_type`.
+    """
+
+    files: Mapping[str, str]
+    hash_type: str
+    method: str
+    ignore_paths: tuple[str, ...]
+    signer: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PolicyResult:
+    """The verdict of one policy on one pinned reference."""
+
+    policy: policy_.PolicyKey
+    mode: policy_.Mode
+    passed: bool
+    reason: str
+    message: str
+    authorities: tuple[str, ...] = ()
+    signers: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RefResult:
+    """Everything decided about one reference in one request.
+
+    `error` holds a reason code and message when the reference could not be evaluated at all
+    (unresolvable, source down, deadline); `unmatched` when no policy governs it.
+    """
+
+    ref: refs.ModelRef
+    digest: str | None = None
+    pinned_uri: str | None = None
+    results: tuple[PolicyResult, ...] = ()
+    unmatched: bool = False
+    error: tuple[str, str] | None = None
+    cached: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer to one admission request."""
+
+    allowed: bool
+    message: str
+    warnings: tuple[str, ...]
+    refs: tuple[RefResult, ...]
+    reason: str = ""

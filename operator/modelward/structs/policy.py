@@ -1,0 +1,100 @@
+"""Policies as the pipeline sees them: parsed, validated, with key material loaded."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+
+class Mode(enum.StrEnum):
+    """What a failed policy does to the request."""
+
+    ENFORCE = "enforce"
+    WARN = "warn"
+    AUDIT = "audit"
+
+
+class Operator(enum.StrEnum):
+    """LabelSelector requirement operators."""
+
+    IN = "In"
+    NOT_IN = "NotIn"
+    EXISTS = "Exists"
+    DOES_NOT_EXIST = "DoesNotExist"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Requirement:
+    key: str
+    operator: Operator
+    values: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LabelSelector:
+    """A Kubernetes LabelSelector; the empty selector matches everything."""
+
+    match_labels: tuple[tuple[str, str], ...] = ()
+    match_expressions: tuple[Requirement, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Match:
+    """Which objects a policy applies to. `None` selectors mean "not constrained"."""
+
+    namespace_selector: LabelSelector | None = None
+    object_selector: LabelSelector | None = None
+    kinds: tuple[str, ...] = ()
+
+
+class AuthorityType(enum.StrEnum):
+    KEY = "key"
+    CERTIFICATE = "certificate"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Authority:
+    """Who may sign: a public key or a CA chain, as PEM loaded from the policy or a Secret."""
+
+    name: str
+    type: AuthorityType
+    pem: bytes
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PolicyKey:
+    """Identifies a policy and its generation; part of every verdict cache key."""
+
+    kind: str
+    namespace: str | None
+    name: str
+    uid: str
+    generation: int
+
+    @property
+    def display(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Policy:
+    """A usable ClusterModelPolicy or ModelPolicy."""
+
+    key: PolicyKey
+    mode: Mode
+    match: Match
+    globs: tuple[str, ...]
+    authorities: tuple[Authority, ...]
+    require_count: int = 1
+    # A policy that failed to load keeps its match and globs so that the references it governs
+    # are denied with its problem, never silently admitted.
+    error_reason: str = ""
+    error_message: str = ""
+
+    @property
+    def ready(self) -> bool:
+        return not self.error_reason
+
+    @property
+    def name(self) -> str:
+        return self.key.display

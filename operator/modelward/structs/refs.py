@@ -1,0 +1,31 @@
+"""Model references as found in objects, and as pinned to immutable digests."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ModelRef:
+    """One model reference found in an object.
+
+    `uri` is normalised (`oci://host/repo:tag`, `https://...`); `field_path` says where it was
+    found (`spec.predictor.model.storageUri`), so that a denial can point at the line to fix.
+    """
+
+    uri: str
+    field_path: str
+
+    @property
+    def scheme(self) -> str:
+        head, sep, _ = self.uri.partition("://")
+        return head.lower() if sep else ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PinnedRef:
+    """A reference resolved to an immutable identity (`sha256:<hex>`)."""
+
+    ref: ModelRef
+    digest: str
+    pinned_uri: str
