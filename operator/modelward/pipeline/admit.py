@@ -124,7 +124,7 @@ class Admitter:
             results: dict[policy.PolicyKey, evidence.PolicyResult] = {}
             todo = []
             for pol in governing:
-                cached = self.cache.get(pinned.digest, pol.key) if pol.ready else None
+                cached = self.cache.get(pinned.digest, pol) if pol.ready else None
                 if cached is not None:
                     results[pol.key] = cached
                 elif not pol.ready:
@@ -136,7 +136,10 @@ class Admitter:
                     todo, await self._check(artifact, todo, workdir), strict=True
                 ):
                     results[pol.key] = result
-                    self.cache.put(pinned.digest, pol.key, result)
+                    # Only passes are remembered: a denial must end as soon as the model is
+                    # signed, and a detached signature is not part of the content digest.
+                    if result.passed:
+                        self.cache.put(pinned.digest, pol, result)
             return evidence.RefResult(
                 ref=ref,
                 digest=pinned.digest,
@@ -145,7 +148,7 @@ class Admitter:
                 cached=not todo,
             )
         except errors.ModelwardError as e:
-            return evidence.RefResult(ref=ref, error=(e.reason, e.message))
+            return evidence.RefResult(ref=ref, error=(e.reason, e.user_message()))
         finally:
             await asyncio.to_thread(shutil.rmtree, workdir, True)
 

@@ -1,4 +1,4 @@
-"""Verdicts cached by artifact digest and policy generation, with a TTL and an LRU bound."""
+"""Verdicts cached by artifact digest and policy revision, with a TTL and an LRU bound."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from collections.abc import Callable
 
 from modelward.structs import evidence, policy
 
-Key = tuple[str, policy.PolicyKey]
+Key = tuple[str, policy.PolicyKey, str]
 
 
 class VerdictCache:
-    """Only definitive verdicts are cached: a source outage is never remembered as a denial."""
+    """Verified verdicts by (digest, policy, policy revision); the caller stores passes only."""
 
     def __init__(
         self, *, ttl: float, size: int, clock: Callable[[], float] = time.monotonic
@@ -26,20 +26,22 @@ class VerdictCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, digest: str, key: policy.PolicyKey) -> evidence.PolicyResult | None:
-        entry = self._entries.get((digest, key))
+    def get(self, digest: str, pol: policy.Policy) -> evidence.PolicyResult | None:
+        key = (digest, pol.key, pol.revision)
+        entry = self._entries.get(key)
         if entry is None or entry[0] < self._clock():
             if entry is not None:
-                del self._entries[(digest, key)]
+                del self._entries[key]
             self.misses += 1
             return None
-        self._entries.move_to_end((digest, key))
+        self._entries.move_to_end(key)
         self.hits += 1
         return entry[1]
 
-    def put(self, digest: str, key: policy.PolicyKey, result: evidence.PolicyResult) -> None:
-        self._entries[(digest, key)] = (self._clock() + self._ttl, result)
-        self._entries.move_to_end((digest, key))
+    def put(self, digest: str, pol: policy.Policy, result: evidence.PolicyResult) -> None:
+        key = (digest, pol.key, pol.revision)
+        self._entries[key] = (self._clock() + self._ttl, result)
+        self._entries.move_to_end(key)
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)
 

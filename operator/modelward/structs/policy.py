@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 
 
 class Mode(enum.StrEnum):
@@ -90,6 +91,17 @@ class Policy:
     # are denied with its problem, never silently admitted.
     error_reason: str = ""
     error_message: str = ""
+
+    @property
+    def revision(self) -> str:
+        """A fingerprint of everything a verdict depends on. Keys read from Secrets change
+        without a new generation, so cached verdicts are keyed by this too."""
+        digest = hashlib.sha256()
+        for part in (self.mode, str(self.require_count), *self.globs):
+            digest.update(part.encode() + b"\0")
+        for authority in self.authorities:
+            digest.update(f"{authority.name}\0{authority.type}\0".encode() + authority.pem + b"\0")
+        return digest.hexdigest()
 
     @property
     def ready(self) -> bool:
