@@ -189,7 +189,9 @@ async def test_oci_wrong_signer_is_denied_without_downloading_the_model(
         assert not decision.allowed
         assert decision.reason == "UntrustedSigner"
         sig_layer = next(
-            l for l in pushed.manifest["layers"] if l["annotations"][ocipush.TITLE] == "model.sig"
+            item
+            for item in pushed.manifest["layers"]
+            if item["annotations"][ocipush.TITLE] == "model.sig"
         )
         assert proxy.blob_reads() == [f"/v2/{repo}/blobs/{sig_layer['digest']}"]
 
