@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import os
 import pathlib
 import shutil
@@ -52,14 +53,22 @@ async def push(host: str, repo: str, model: pathlib.Path, sig: pathlib.Path) -> 
             data = path.read_bytes()
             digest = await client.push_blob(repo, data)
             title = media.IN_ARTIFACT_SIGNATURE if path == sig else path.name
-            layers.append({"mediaType": "application/octet-stream", "digest": digest, "size": len(data),
-                           "annotations": {media.TITLE: title}})
+            layers.append(
+                {
+                    "mediaType": "application/octet-stream",
+                    "digest": digest,
+                    "size": len(data),
+                    "annotations": {media.TITLE: title},
+                }
+            )
             del data
         config = await client.push_blob(repo, b"{}")
-        manifest = {"schemaVersion": 2, "mediaType": media.OCI_MANIFEST,
-                    "config": {"mediaType": media.OCI_EMPTY, "digest": config, "size": 2}, "layers": layers}
-        import json
-
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": media.OCI_MANIFEST,
+            "config": {"mediaType": media.OCI_EMPTY, "digest": config, "size": 2},
+            "layers": layers,
+        }
         await client.push_manifest(repo, "v1", json.dumps(manifest).encode(), media.OCI_MANIFEST)
 
 
@@ -71,15 +80,33 @@ def timed(cmd: list[str]) -> float:
 
 async def modelward_once(host: str, repo: str, public_pem: str, work: pathlib.Path) -> float:
     settings = dataclasses.replace(
-        settings_.Settings(), work_dir=work, insecure_registries=frozenset({host}), timeout_seconds=600
+        settings_.Settings(),
+        work_dir=work,
+        insecure_registries=frozenset({host}),
+        timeout_seconds=600,
     )
     pol = parse.parse_policy(
-        {"kind": "ClusterModelPolicy", "metadata": {"name": "p"},
-         "spec": {"models": [{"glob": "**"}], "authorities": [{"name": "k", "key": {"data": public_pem}}]}},
-        secrets=lambda *a: b"", home_namespace="modelward",
+        {
+            "kind": "ClusterModelPolicy",
+            "metadata": {"name": "p"},
+            "spec": {
+                "models": [{"glob": "**"}],
+                "authorities": [{"name": "k", "key": {"data": public_pem}}],
+            },
+        },
+        secrets=lambda *a: b"",
+        home_namespace="modelward",
     )
-    obj = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ml",
-           "annotations": {"modelward.io/models": f"oci://{host}/{repo}:v1"}}, "spec": {}}
+    obj = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "p",
+            "namespace": "ml",
+            "annotations": {"modelward.io/models": f"oci://{host}/{repo}:v1"},
+        },
+        "spec": {},
+    }
     async with admit.running(settings) as admitter:
         start = time.perf_counter()
         decision = await admitter.admit(decode.from_object(obj), [pol])
@@ -99,22 +126,54 @@ def main() -> int:
         model = work / "model"
         make_model(model, args.size_mb, args.files)
         key = ec.generate_private_key(ec.SECP256R1())
-        (work / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-        pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        (work / "k.pem").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        pub = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         (work / "k.pub").write_bytes(pub)
         sig = work / "model.sig"
         ms_signing.Config().use_elliptic_key_signer(private_key=work / "k.pem").sign(model, sig)
         files = sorted(str(p) for p in model.iterdir())
-        rows: dict[str, list[float]] = {"openssl dgst -sha256": [], "sha256sum": [], "model_signing verify (CLI)": [], "modelward pull+verify": []}
+        rows: dict[str, list[float]] = {
+            "openssl dgst -sha256": [],
+            "sha256sum": [],
+            "model_signing verify (CLI)": [],
+            "modelward pull+verify": [],
+        }
         with demo._registry(work) as host:
             asyncio.run(push(host, "bench/model", model, sig))
             for _ in range(args.runs):
                 rows["openssl dgst -sha256"].append(timed(["openssl", "dgst", "-sha256", *files]))
                 rows["sha256sum"].append(timed(["sha256sum", *files]))
-                rows["model_signing verify (CLI)"].append(timed([sys.executable, "-m", "model_signing", "verify", "key", str(model), "--signature", str(sig), "--public_key", str(work / "k.pub")]))
-                rows["modelward pull+verify"].append(asyncio.run(modelward_once(host, "bench/model", pub.decode(), work / "mw")))
+                rows["model_signing verify (CLI)"].append(
+                    timed(
+                        [
+                            sys.executable,
+                            "-m",
+                            "model_signing",
+                            "verify",
+                            "key",
+                            str(model),
+                            "--signature",
+                            str(sig),
+                            "--public_key",
+                            str(work / "k.pub"),
+                        ]
+                    )
+                )
+                rows["modelward pull+verify"].append(
+                    asyncio.run(modelward_once(host, "bench/model", pub.decode(), work / "mw"))
+                )
         floor = statistics.median(rows["openssl dgst -sha256"])
-        print(f"{args.size_mb} MiB in {args.files} file(s), {os.cpu_count()} cores, median of {args.runs}")
+        print(
+            f"{args.size_mb} MiB in {args.files} file(s), {os.cpu_count()} cores, median of {args.runs}"
+        )
         print(f"{'tool':32} {'seconds':>8} {'x floor':>8} {'MiB/s':>8}")
         for name, values in rows.items():
             med = statistics.median(values)

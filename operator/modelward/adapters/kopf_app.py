@@ -33,6 +33,7 @@ POLICY_PLURALS = {
     "modelpolicies": parse.NAMESPACED_KIND,
 }
 WEBHOOK_ID = "models"
+ADMITTED_OPERATIONS = ("CREATE", "UPDATE")
 
 # Every kind whose objects can carry model references: (group, version, plural).
 VALIDATED = (
@@ -83,6 +84,11 @@ class WebhookServer(kopf.WebhookServer):
             yield config
 
 
+def _quiet_denials(record: logging.LogRecord) -> bool:
+    """Kopf logs every denial as a handler failure; modelward's own decision log has it."""
+    return not record.getMessage().startswith(f"Webhook {WEBHOOK_ID!r} failed permanently")
+
+
 def server_context() -> ssl.SSLContext:
     """TLS 1.2 or newer only."""
     context = ssl.create_default_context(purpose=ssl.Purpose.CLIENT_AUTH)
@@ -94,12 +100,15 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
     """A registry with all of modelward's handlers, bound to `settings`."""
     registry = kopf.OperatorRegistry()
     state = State(settings=settings)
+    # In-cluster service account, else kubeconfig: the same login Kopf's default registry has.
+    kopf.on.login(registry=registry)(kopf.login_via_client)
 
     @kopf.on.startup(registry=registry)
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         # Every replica must watch policies and serve admissions: no peering freeze.
         settings.peering.standalone = True
         settings.posting.level = logging.WARNING
+        logging.getLogger("kopf.objects").addFilter(_quiet_denials)
         settings.persistence.finalizer = f"{GROUP}/finalizer"
         settings.admission.server = WebhookServer(
             addr=state.settings.webhook_addr,
@@ -146,7 +155,11 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
         if not pol.ready:
             logger.warning(f"Policy is not ready: {pol.error_reason}: {pol.error_message}")
 
-    async def policy_deleted(body: kopf.Body, **_: Any) -> None:
+    async def policy_event(event: Mapping[str, Any], body: kopf.Body, **_: Any) -> None:
+        # A watch event, not an on.delete handler: those need a finalizer on every policy,
+        # and a policy must stop applying the moment it is gone.
+        if event.get("type") != "DELETED":
+            return
         kind = str(body.get("kind"))
         namespace = body.metadata.namespace if kind == parse.NAMESPACED_KIND else None
         state.policies.remove(kind, namespace, body.metadata.name)
@@ -154,9 +167,7 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
     for plural in POLICY_PLURALS:
         for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
             on(GROUP, VERSION, plural, registry=registry)(cast(Any, policy_changed))
-        kopf.on.delete(GROUP, VERSION, plural, registry=registry, optional=True)(
-            cast(Any, policy_deleted)
-        )
+        kopf.on.event(GROUP, VERSION, plural, registry=registry)(cast(Any, policy_event))
 
     async def validate(
         body: kopf.Body,
@@ -166,6 +177,9 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
         userinfo: Mapping[str, Any],
         **_: Any,
     ) -> None:
+        if operation not in ADMITTED_OPERATIONS:
+            # Kopf does not filter by operation when serving; deleting never loads a model.
+            return
         if state.admitter is None:
             raise kopf.AdmissionError("modelward is starting; retry shortly", code=503)
         namespace = _request_namespace.get() or body.metadata.namespace

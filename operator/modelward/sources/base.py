@@ -22,12 +22,35 @@ class Signature:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Credentials:
+    """Secret material for one source, from a Secret the workload is allowed to use.
+
+    `values` holds the Secret's keys (e.g. AWS_ACCESS_KEY_ID, HF_TOKEN, username/password,
+    .dockerconfigjson); `origin` names the Secret for messages and logs, never the values.
+    """
+
+    values: Mapping[str, str]
+    origin: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(origin={self.origin!r}, keys={sorted(self.values)!r})"
+
+
+class CredentialProvider(Protocol):
+    """Finds credentials for a host, only among those the requesting workload may use."""
+
+    async def lookup(self, scheme: str, host: str) -> Credentials | None: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class FetchContext:
-    """What a source may use: one HTTP session, the settings, a private work directory."""
+    """What a source may use: one HTTP session, the settings, a private work directory, and
+    the credentials of the workload under admission (never another namespace's)."""
 
     session: aiohttp.ClientSession
     settings: settings_.Settings
     workdir: pathlib.Path
+    credentials: CredentialProvider | None = None
 
 
 class Artifact(Protocol):

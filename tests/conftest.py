@@ -1,0 +1,9 @@
+"""Fixtures shared by every test: real registry, HTTPS server, models, keys, Kubernetes."""
+
+pytest_plugins = [
+    "tests.fixtures.https",  # before registry, which imports it
+    "tests.fixtures.registry",
+    "tests.fixtures.models",
+    "tests.fixtures.signing",
+    "tests.fixtures.kube",
+]
