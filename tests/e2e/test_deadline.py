@@ -3,14 +3,13 @@ its work is cancelled and its work directory removed."""
 
 from __future__ import annotations
 
-import dataclasses
 import pathlib
 import time
 
-from modelward import settings as settings_
 from modelward.pipeline import admit, decode
 from tests.e2e.test_sources import isvc, key_auth, make_policy, publish
 from tests.fixtures import https, signing
+from tests.fixtures.settings import make_settings
 
 
 async def test_hanging_source_is_denied_within_the_budget(
@@ -20,8 +19,7 @@ async def test_hanging_source_is_denied_within_the_budget(
     sig = signing.sign_with_key(bert_model, key, tmp_path / "model.sig")
     uri = publish(https_server, bert_model, "slow.tar.gz", sig)
     https_server.override("/slow.tar.gz", https.throttle(chunk=64, interval=0.5))
-    settings = dataclasses.replace(
-        settings_.Settings(),
+    settings = make_settings(
         work_dir=tmp_path / "work",
         ca_bundle=https_server.ca_path,
         timeout_seconds=2.5,

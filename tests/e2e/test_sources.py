@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from modelward import settings as settings_
 from modelward.pipeline import admit, decode
 from modelward.policies import parse
 from modelward.structs import evidence, policy
 from tests.fixtures import models, ocipush, signing
 from tests.fixtures.https import HttpsServer
 from tests.fixtures.registry import CountingProxy, Registry
+from tests.fixtures.settings import make_settings
 
 
 def make_policy(
@@ -53,8 +53,7 @@ def isvc(uri: str) -> dict[str, Any]:
 async def run(
     tmp_path: pathlib.Path, registry: Registry, https_server: HttpsServer
 ) -> AsyncIterator[Any]:
-    settings = dataclasses.replace(
-        settings_.Settings(),
+    settings = make_settings(
         work_dir=tmp_path / "work",
         insecure_registries=frozenset({registry.host}),
         ca_bundle=https_server.ca_path,
@@ -176,8 +175,7 @@ async def test_oci_wrong_signer_is_denied_without_downloading_the_model(
     repo = ocipush.unique_repo()
     pushed = ocipush.push_model(registry, repo, bert_model, signature=sig)
     with CountingProxy(registry.url) as proxy:
-        settings = dataclasses.replace(
-            settings_.Settings(),
+        settings = make_settings(
             work_dir=tmp_path / "w",
             insecure_registries=frozenset({proxy.host}),
         )
@@ -335,7 +333,7 @@ async def test_https_server_with_an_untrusted_certificate_is_denied(
     tmp_path, https_server, bert_model, key, signed
 ) -> None:  # type: ignore[no-untyped-def]
     uri = publish(https_server, bert_model, "b.tar.gz", signed)
-    settings = dataclasses.replace(settings_.Settings(), work_dir=tmp_path / "w")
+    settings = make_settings(work_dir=tmp_path / "w")
     async with admit.running(settings) as admitter:
         decision = await admitter.admit(decode.from_object(isvc(uri)), [make_policy(key_auth(key))])
     assert not decision.allowed

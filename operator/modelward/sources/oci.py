@@ -141,7 +141,12 @@ class OciSource:
             max_manifest_bytes=ctx.settings.limits.max_manifest_bytes,
         )
         top = await client.manifest(reference.repository, reference.identifier, ref=ref.uri)
-        pinned = refs.PinnedRef(ref=ref, digest=top.digest, pinned_uri=reference.pinned(top.digest))
+        pinned = refs.PinnedRef(
+            ref=ref,
+            digest=top.digest,
+            pinned_uri=reference.pinned(top.digest),
+            mutable=reference.digest is None,
+        )
         manifest = top
         if top.media_type in media.INDEX_TYPES:
             child = _choose_child(top.json(), ref.uri)

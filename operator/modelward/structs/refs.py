@@ -24,8 +24,13 @@ class ModelRef:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PinnedRef:
-    """A reference resolved to an immutable identity (`sha256:<hex>`)."""
+    """A reference resolved to an immutable identity (`sha256:<hex>`).
+
+    `mutable` is true when the reference as written could name other bytes tomorrow (an OCI
+    tag, a branch, a plain URL); `pinned_uri` then names what was verified.
+    """
 
     ref: ModelRef
     digest: str
     pinned_uri: str
+    mutable: bool = True
