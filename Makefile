@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := operator
 
-.PHONY: bootstrap demo test unit lint reformat manifests bench
+.PHONY: bootstrap demo test unit lint reformat manifests bench soak
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -32,3 +32,8 @@ manifests:
 	@out="$(or $(OUT),manifests/install.yaml)"; \
 	.cache/tools/helm4/helm template modelward charts/modelward --namespace modelward \
 		--include-crds --set namespace.create=true > "$$out.tmp" && mv "$$out.tmp" "$$out"
+
+# Longer hostile-input runs than the suite's: the same properties, 20,000 examples each.
+soak: bootstrap
+	HYPOTHESIS_PROFILE=soak $(PY) -m pytest -q -p no:randomly tests/pipeline/test_decode_hostile.py \
+		tests/oci/test_reference_hostile.py tests/policies/test_parse_hostile.py

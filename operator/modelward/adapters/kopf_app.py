@@ -9,6 +9,7 @@ import asyncio
 import contextvars
 import dataclasses
 import datetime
+import json
 import logging
 import ssl
 import threading
@@ -82,6 +83,24 @@ class WebhookServer(kopf.WebhookServer):
 
         async for config in super().__call__(checked):
             yield config
+
+    @staticmethod
+    async def _serve(fn: Any, request: aiohttp.web.Request) -> aiohttp.web.Response:
+        # Kopf's own reader turns a body that is not UTF-8, or JSON nested past the recursion
+        # limit, into a 500; every malformed body must be a 400 that names the problem.
+        # Bodies over aiohttp's 1 MiB limit are refused with a 413 while reading. aiohttp keeps
+        # the body it read, so Kopf's reader then parses a body known to be good.
+        raw = await request.read()
+        try:
+            json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise aiohttp.web.HTTPBadRequest(reason="the body is not UTF-8") from None
+        except json.JSONDecodeError as e:
+            raise aiohttp.web.HTTPBadRequest(reason=f"the body is not JSON: {e.msg}") from None
+        except RecursionError:
+            raise aiohttp.web.HTTPBadRequest(reason="the body is nested too deeply") from None
+        response: aiohttp.web.Response = await kopf.WebhookServer._serve(fn, request)
+        return response
 
 
 def _quiet_denials(record: logging.LogRecord) -> bool:

@@ -72,13 +72,27 @@ def from_review(
     operation = request.get("operation")
     if not isinstance(uid, str) or not uid:
         raise errors.InputError("the request has no uid", reason="BadReview")
-    if operation not in OPERATIONS:
+    if not isinstance(operation, str) or operation not in OPERATIONS:
         raise errors.InputError(f"unknown operation {operation!r}", reason="BadReview")
-    obj = request.get("object") if operation != "DELETE" else request.get("oldObject")
-    if not isinstance(obj, Mapping):
+    resource = request.get("resource")
+    if not isinstance(resource, Mapping) or not all(
+        isinstance(resource.get(k), str) for k in ("group", "version", "resource")
+    ):
+        raise errors.InputError(
+            "the request has no resource {group, version, resource}", reason="BadReview"
+        )
+    # The object under review is `object`, or `oldObject` when there is none (DELETE), the
+    # same choice the webhook framework makes; both must be objects when present.
+    new, old = request.get("object"), request.get("oldObject")
+    if any(o is not None and not isinstance(o, Mapping) for o in (new, old)):
+        raise errors.InputError("object and oldObject must be JSON objects", reason="BadReview")
+    obj = new if new is not None else old
+    if obj is None:
         raise errors.InputError("the request carries no object", reason="BadReview")
     user = request.get("userInfo")
-    username = user.get("username", "") if isinstance(user, Mapping) else ""
+    if not isinstance(user, Mapping):
+        raise errors.InputError("the request has no userInfo", reason="BadReview")
+    username = user.get("username", "")
     namespace = request.get("namespace")
     return from_object(
         obj,
