@@ -9,6 +9,8 @@ import pathlib
 from collections.abc import AsyncIterator
 from typing import BinaryIO
 
+import aiohttp
+
 from modelward import errors
 
 # Large batches keep the thread hand-offs rare; sha256 releases the GIL on them, so several
@@ -42,17 +44,24 @@ async def to_file(
     pending_size = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("xb") as handle:
-        async for chunk in chunks:
-            size += len(chunk)
-            if size > max_bytes:
-                raise errors.ArtifactLimitError(
-                    f"{what} is larger than the limit of {max_bytes} bytes", ref=ref
-                )
-            pending.append(chunk)
-            pending_size += len(chunk)
-            if pending_size >= BATCH_BYTES:
-                await asyncio.to_thread(_write_and_hash, handle, hasher, b"".join(pending))
-                pending, pending_size = [], 0
+        try:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise errors.ArtifactLimitError(
+                        f"{what} is larger than the limit of {max_bytes} bytes", ref=ref
+                    )
+                pending.append(chunk)
+                pending_size += len(chunk)
+                if pending_size >= BATCH_BYTES:
+                    await asyncio.to_thread(_write_and_hash, handle, hasher, b"".join(pending))
+                    pending, pending_size = [], 0
+        except aiohttp.ClientError as e:
+            # A server that declares more than it sends, or drops the connection mid-body.
+            raise errors.FetchError(
+                f"the download of {what} broke off after {size} bytes ({type(e).__name__})",
+                ref=ref,
+            ) from None
         if pending:
             await asyncio.to_thread(_write_and_hash, handle, hasher, b"".join(pending))
     return Written(sha256=hasher.hexdigest(), size=size)

@@ -290,9 +290,14 @@ async def _read_limited(
         raise errors.ArtifactLimitError(f"{what} is larger than {limit} bytes", ref=ref)
     chunks: list[bytes] = []
     total = 0
-    async for chunk in resp.content.iter_chunked(64 * 1024):
-        total += len(chunk)
-        if total > limit:
-            raise errors.ArtifactLimitError(f"{what} is larger than {limit} bytes", ref=ref)
-        chunks.append(chunk)
+    try:
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            total += len(chunk)
+            if total > limit:
+                raise errors.ArtifactLimitError(f"{what} is larger than {limit} bytes", ref=ref)
+            chunks.append(chunk)
+    except aiohttp.ClientError as e:
+        raise errors.FetchError(
+            f"the download of {what} broke off after {total} bytes ({type(e).__name__})", ref=ref
+        ) from None
     return b"".join(chunks)
