@@ -33,7 +33,7 @@ manifests:
 	.cache/tools/helm4/helm template modelward charts/modelward --namespace modelward \
 		--include-crds --set namespace.create=true > "$$out.tmp" && mv "$$out.tmp" "$$out"
 
-# Longer hostile-input runs than the suite's: the same properties, 20,000 examples each.
+# Longer hostile-input runs than the suite's: the same properties, 5,000 examples each.
 soak: bootstrap
-	HYPOTHESIS_PROFILE=soak $(PY) -m pytest -q -p no:randomly tests/pipeline/test_decode_hostile.py \
+	HYPOTHESIS_PROFILE=soak $(PY) -m pytest -q -o timeout=1800 tests/pipeline/test_decode_hostile.py \
 		tests/oci/test_reference_hostile.py tests/policies/test_parse_hostile.py
