@@ -33,7 +33,9 @@ manifests:
 	.cache/tools/helm4/helm template modelward charts/modelward --namespace modelward \
 		--include-crds --set namespace.create=true > "$$out.tmp" && mv "$$out.tmp" "$$out"
 
-# Longer hostile-input runs than the suite's: the same properties, 5,000 examples each.
+# Longer runs than the suite's: hostile-input properties at 5,000 examples each, and the
+# mixed load at 10,000 admissions.
 soak: bootstrap
 	HYPOTHESIS_PROFILE=soak $(PY) -m pytest -q -o timeout=1800 tests/pipeline/test_decode_hostile.py \
 		tests/oci/test_reference_hostile.py tests/policies/test_parse_hostile.py
+	MODELWARD_LOAD_REQUESTS=10000 $(PY) -m pytest -q -o timeout=1800 tests/e2e/test_load.py
