@@ -1,4 +1,5 @@
-"""Every field the first slice reads, table-driven; negatives produce no reference."""
+"""The pipeline's extraction entry point across kinds, table-driven; negatives produce no
+reference. Per-project fields are tested in tests/extractors/."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from modelward.extractors import fields
 from modelward.pipeline import extract
 
 
@@ -258,4 +260,4 @@ def test_no_reference(obj: dict[str, Any]) -> None:
     ],
 )
 def test_normalize_image(image: str, uri: str) -> None:
-    assert extract.normalize_image(image) == uri
+    assert fields.normalize_image(image) == uri

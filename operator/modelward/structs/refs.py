@@ -6,15 +6,29 @@ import dataclasses
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class StorageKey:
+    """KServe's `storage: {key, path, parameters}` form: a key of the namespace's
+    `storage-config` Secret and a path within the location that key describes."""
+
+    key: str
+    path: str
+    parameters: tuple[tuple[str, str], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class ModelRef:
     """One model reference found in an object.
 
     `uri` is normalised (`oci://host/repo:tag`, `https://...`); `field_path` says where it was
     found (`spec.predictor.model.storageUri`), so that a denial can point at the line to fix.
+    `storage` is set for KServe's storage-key form until it is resolved to a URI; `problem`
+    says why a reference cannot be resolved, when that is known before any source is asked.
     """
 
     uri: str
     field_path: str
+    storage: StorageKey | None = None
+    problem: str = ""
 
     @property
     def scheme(self) -> str:
