@@ -168,10 +168,15 @@ def test_lists_and_cel_rules(kind: str) -> None:
         " : !has(self.values) || size(self.values) == 0"
     )
     assert rules == {
-        ".spec": ["!has(self.require) || self.require.count <= size(self.authorities)"],
+        ".spec": [
+            "!has(self.require) || self.require.count <= size(self.authorities)",
+            "!self.authorities.exists(a, has(a.static)) || size(self.authorities) == 1",
+        ],
         ".spec.match.namespaceSelector.matchExpressions[]": [expressions_rule],
         ".spec.match.objectSelector.matchExpressions[]": [expressions_rule],
-        ".spec.authorities[]": ["has(self.key) != has(self.certificate)"],
+        ".spec.authorities[]": [
+            "[has(self.key), has(self.certificate), has(self.static)].filter(x, x).size() == 1"
+        ],
         ".spec.authorities[].key": ["has(self.data) != has(self.secretRef)"],
         ".spec.authorities[].certificate": ["has(self.chain) != has(self.secretRef)"],
     }
@@ -199,6 +204,8 @@ def test_example_policy_is_accepted(kind: str) -> None:
         "authorities": [{"name": "ml-platform", "key": {"data": PUBLIC_KEY}}],
     }
     del minimal["status"]
+    assert crd_errors(minimal) == []
+    minimal["spec"]["authorities"] = [{"name": "local", "static": {"action": "pass"}}]
     assert crd_errors(minimal) == []
 
 
@@ -261,6 +268,16 @@ BAD_POLICIES = [
         set_first_authority({"name": "ML_Platform", "key": {"data": PUBLIC_KEY}}),
         ["spec", "authorities", 0, "name"],
         id="bad-authority-name",
+    ),
+    pytest.param(
+        set_first_authority({"name": "a", "static": {"action": "maybe"}}),
+        ["spec", "authorities", 0, "static", "action"],
+        id="bad-static-action",
+    ),
+    pytest.param(
+        set_first_authority({"name": "a", "static": {"action": "pass"}, "key": {"data": "x"}}),
+        ["spec", "authorities", 0],
+        id="static-and-key",
     ),
     pytest.param(spec_edit(lambda s: s.update(mode="block")), ["spec", "mode"], id="bad-mode"),
     pytest.param(spec_edit(lambda s: s.update(mdoe="warn")), ["spec"], id="unknown-field"),

@@ -119,7 +119,7 @@ def test_secret_ref_is_read_with_the_right_namespace() -> None:
                 ]
             },
             "InvalidSpec",
-            "exactly one of key or certificate",
+            "exactly one of key, certificate or static",
         ),
         (
             {"authorities": [{"name": "a", "certificate": {"chain": "junk"}}]},

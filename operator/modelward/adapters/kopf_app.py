@@ -139,7 +139,10 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
         )
         state.session = admit.new_session()
         state.admitter = admit.Admitter(
-            state.settings, sources=admit.default_sources(), session=state.session
+            state.settings,
+            sources=admit.default_sources(),
+            session=state.session,
+            secrets=kube.read_secret,
         )
 
     @kopf.on.cleanup(registry=registry)

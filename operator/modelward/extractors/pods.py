@@ -72,7 +72,9 @@ def _templated(path: tuple[str, ...]) -> base.ExtractFn:
 
     def extract(obj: Mapping[str, Any]) -> Iterator[refs.ModelRef]:
         template = fields.dig(obj, path)
-        yield from metadata_annotations(fields.mapping(template.get("metadata")), f"{prefix}.metadata")
+        yield from metadata_annotations(
+            fields.mapping(template.get("metadata")), f"{prefix}.metadata"
+        )
         yield from pod_spec(fields.mapping(template.get("spec")), f"{prefix}.spec")
 
     return extract

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import pathlib
 import shutil
@@ -16,7 +17,9 @@ import aiohttp
 
 from modelward import errors
 from modelward import settings as settings_
-from modelward.pipeline import decide, extract, match, verify
+from modelward.extractors import registry
+from modelward.pipeline import decide, extract, match, storage, verify
+from modelward.policies import static
 from modelward.record import verdicts
 from modelward.sources import base, https, oci
 from modelward.structs import context, evidence, policy, refs
@@ -54,8 +57,13 @@ class Admitter:
         sources: Sequence[base.Source],
         session: aiohttp.ClientSession,
         cache: verdicts.VerdictCache | None = None,
+        secrets: storage.SecretReader | None = None,
+        declared: registry.Lookup | None = None,
     ) -> None:
         self.settings = settings
+        # Reads KServe's storage-config Secrets; None offline, where they stay unresolved.
+        self._secrets = secrets
+        self.declared = declared
         self._sources = {scheme: s for s in sources for scheme in s.schemes}
         self._session = session
         self.cache = cache or verdicts.VerdictCache(
@@ -72,10 +80,12 @@ class Admitter:
     ) -> evidence.Decision:
         """Decide on one object within the settings' deadline; a timeout is a denial."""
         started = time.monotonic()
-        found = extract.extract_refs(ctx.obj)
+        found = extract.extract_refs(ctx.obj, self.declared)
         results: list[evidence.RefResult] = []
         try:
             async with asyncio.timeout(self.settings.deadline_seconds):
+                if any(r.storage is not None for r in found):
+                    found = await asyncio.to_thread(self._resolve_storage, ctx, found)
                 results = list(
                     await asyncio.gather(*(self._evaluate(ctx, r, policies) for r in found))
                 )
@@ -95,22 +105,34 @@ class Admitter:
         _log(ctx, decision, time.monotonic() - started)
         return decision
 
+    def _resolve_storage(
+        self, ctx: context.AdmissionContext, found: Sequence[refs.ModelRef]
+    ) -> list[refs.ModelRef]:
+        return [storage.resolve(r, ctx.namespace, self._secrets) for r in found]
+
     async def _evaluate(
         self, ctx: context.AdmissionContext, ref: refs.ModelRef, policies: Sequence[policy.Policy]
     ) -> evidence.RefResult:
         governing = match.governing(policies, ctx, ref.uri, home_namespace=self.settings.namespace)
         if not governing:
+            if ref.problem:
+                # Nothing names the model: no default may admit it unseen.
+                return evidence.RefResult(ref=ref, error=("Unverifiable", ref.problem))
             return evidence.RefResult(ref=ref, unmatched=True)
-        source = self._sources.get(ref.scheme)
+        # Static authorities decide without fetching; the other policies verify signatures.
+        decided = tuple(static.verdict(p, p.static) for p in governing if p.static is not None)
+        verifying = [p for p in governing if p.static is None]
+        if not verifying:
+            return evidence.RefResult(ref=ref, results=decided)
+        source = None if ref.problem else self._sources.get(ref.scheme)
         if source is None:
             what = f"scheme {ref.scheme}://" if ref.scheme else "a reference without a scheme"
-            return evidence.RefResult(
-                ref=ref,
-                error=("Unverifiable", f"{what} cannot be resolved and verified by modelward"),
-            )
+            problem = ref.problem or f"{what} cannot be resolved and verified by modelward"
+            return evidence.RefResult(ref=ref, error=("Unverifiable", problem))
         lock = self._flights.setdefault(ref.uri, asyncio.Lock())
         async with lock:
-            return await self._verify(ref, source, governing)
+            result = await self._verify(ref, source, verifying)
+        return dataclasses.replace(result, results=decided + result.results)
 
     async def _verify(
         self, ref: refs.ModelRef, source: base.Source, governing: Sequence[policy.Policy]

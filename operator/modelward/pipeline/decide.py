@@ -15,7 +15,8 @@ HINTS = {
     "DigestMismatch": "The model changed after it was signed: "
     "deploy the signed version or re-sign it",
     "NoPolicy": "Add a ClusterModelPolicy or ModelPolicy whose models globs cover this reference",
-    "Unverifiable": "Use a reference modelward can verify (oci:// or https://)",
+    "Unverifiable": "Use a reference modelward can verify (oci:// or https://), or allow this "
+    "one explicitly with a policy whose only authority is `static: {action: pass}`",
     "DeadlineExceeded": "Retry; the model may be too large to verify within the webhook timeout",
 }
 

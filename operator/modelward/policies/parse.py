@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from modelward import errors
 from modelward.policies import globs as globs_
+from modelward.policies import static
 from modelward.structs import policy
 
 CLUSTER_KIND = "ClusterModelPolicy"
@@ -177,12 +178,16 @@ def _authorities(
         if name in names:
             raise errors.PolicyError(f"authority name {name!r} is used twice", reason="InvalidSpec")
         names.add(name)
-        kinds = [k for k in ("key", "certificate") if k in item]
+        kinds = [k for k in ("key", "certificate", "static") if k in item]
         if len(kinds) != 1:
             raise errors.PolicyError(
-                f"authority {name!r} needs exactly one of key or certificate", reason="InvalidSpec"
+                f"authority {name!r} needs exactly one of key, certificate or static",
+                reason="InvalidSpec",
             )
         kind = policy.AuthorityType(kinds[0])
+        if kind is policy.AuthorityType.STATIC:
+            result.append(static.parse_static(item["static"], name))
+            continue
         source = item[kind.value]
         inline_field = "data" if kind is policy.AuthorityType.KEY else "chain"
         pem = _material(
@@ -198,6 +203,7 @@ def _authorities(
         else:
             _check_chain(pem, name)
         result.append(policy.Authority(name=name, type=kind, pem=pem))
+    static.check_alone(tuple(result))
     return tuple(result)
 
 

@@ -51,15 +51,26 @@ class Match:
 class AuthorityType(enum.StrEnum):
     KEY = "key"
     CERTIFICATE = "certificate"
+    STATIC = "static"
+
+
+class StaticAction(enum.StrEnum):
+    """What a static authority does to the references its policy governs, unverified."""
+
+    PASS = "pass"  # noqa: S105 (an action, not a password)
+    FAIL = "fail"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Authority:
-    """Who may sign: a public key or a CA chain, as PEM loaded from the policy or a Secret."""
+    """Who may sign: a public key or a CA chain, as PEM loaded from the policy or a Secret;
+    or a static verdict (`action`, with an optional `message` for `fail`) and no key at all."""
 
     name: str
     type: AuthorityType
     pem: bytes
+    action: StaticAction | None = None
+    message: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -101,7 +112,13 @@ class Policy:
             digest.update(part.encode() + b"\0")
         for authority in self.authorities:
             digest.update(f"{authority.name}\0{authority.type}\0".encode() + authority.pem + b"\0")
+            digest.update(f"{authority.action or ''}\0{authority.message}\0".encode())
         return digest.hexdigest()
+
+    @property
+    def static(self) -> Authority | None:
+        """The static authority of a policy that passes or fails without verifying, if any."""
+        return next((a for a in self.authorities if a.type is AuthorityType.STATIC), None)
 
     @property
     def ready(self) -> bool:
