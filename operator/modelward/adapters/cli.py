@@ -130,6 +130,17 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_ADMITTED if all(d.allowed for _, d in results) else EXIT_DENIED
 
 
+def _cmd_refs(args: argparse.Namespace) -> int:
+    from modelward.adapters import refs
+
+    found = refs.collect(doc for _, doc in _documents(args.file))
+    if args.output == "json":
+        print(json.dumps(refs.to_json(found), indent=2))
+    else:
+        print(refs.to_text(found))
+    return EXIT_ADMITTED
+
+
 def _cmd_operator(args: argparse.Namespace) -> int:
     from modelward.adapters import kopf_app  # Kopf is heavy; only the operator needs it
 
@@ -168,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ca-bundle", help="extra CA certificates for HTTPS sources")
     p.add_argument("--timeout", type=float, help="admission budget in seconds")
     p.set_defaults(fn=_cmd_check)
+
+    p = sub.add_parser("refs", help="list the model references in manifests, offline")
+    p.add_argument(
+        "-f", "--file", action="append", required=True, help="manifest file (- for stdin)"
+    )
+    p.add_argument("--output", "-o", choices=("text", "json"), default="text")
+    p.set_defaults(fn=_cmd_refs)
 
     p = sub.add_parser("operator", help="run the Kopf operator and its webhook")
     p.add_argument("--log-level", default="INFO")
