@@ -30,28 +30,19 @@ FRAMEWORKS = (
 DEFAULT_STORAGE_KEY = "default"
 STORAGE_SCHEME = "kserve-storage"
 
-_SPEC_FIELDS = (
-    "storageUri",
-    "storageUris[*].uri",
-    "storage",
-    "env[name=STORAGE_URI].value",
-    "args[--model_id]",
+# Documented with placeholders: <component> is each of COMPONENTS, <framework> each of FRAMEWORKS.
+ISVC_FIELDS = (
+    "spec.<component>.storageUri",
+    "spec.<component>.storageUris[*].uri",
+    "spec.<component>.storage",
+    "spec.<component>.<framework>.storageUri",
+    "spec.<component>.<framework>.storageUris[*].uri",
+    "spec.<component>.<framework>.storage",
+    "spec.<component>.<framework>.env[name=STORAGE_URI].value",
+    "spec.<component>.<framework>.args[--model_id]",
+    *(f"spec.<component>.{f}" for f in pods.POD_FIELDS_RELATIVE),
+    "spec.<component>.containers[*].args[--model_id]",
 )
-_POD_FIELDS = (
-    "containers[*].env[name=STORAGE_URI].value",
-    "containers[*].args[--model_id]",
-    "volumes[*].image.reference",
-)
-
-
-def _isvc_fields() -> tuple[str, ...]:
-    out: list[str] = []
-    for component in COMPONENTS:
-        prefix = f"spec.{component}"
-        out += [f"{prefix}.{f}" for f in ("storageUri", "storageUris[*].uri", "storage")]
-        out += [f"{prefix}.{fw}.{f}" for fw in FRAMEWORKS for f in _SPEC_FIELDS]
-        out += [f"{prefix}.{f}" for f in _POD_FIELDS]
-    return tuple(out)
 
 
 def _inference_service(obj: Mapping[str, Any]) -> Iterator[refs.ModelRef]:
@@ -122,7 +113,7 @@ _LMC_FIELD = "spec.sourceModelUri"
 _LLM_FIELD = "spec.model.uri"
 
 EXTRACTORS = (
-    base.Extractor(GROUP, "InferenceService", _isvc_fields(), _inference_service),
+    base.Extractor(GROUP, "InferenceService", ISVC_FIELDS, _inference_service),
     base.Extractor(GROUP, "TrainedModel", (_TM_FIELD,), _trained_model),
     base.Extractor(GROUP, "LocalModelCache", (_LMC_FIELD,), _local_model_cache),
     base.Extractor(GROUP, "LLMInferenceService", (_LLM_FIELD,), _llm_inference_service),

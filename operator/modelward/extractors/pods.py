@@ -13,13 +13,16 @@ MODELS_ANNOTATION = "modelward.io/models"
 KSERVE_SOURCE_ANNOTATION = "serving.kserve.io/storage-initializer-sourceuri"
 STORAGE_INITIALIZER = "storage-initializer"
 
-POD_FIELDS = (
-    "spec.volumes[*].image.reference",
-    "spec.initContainers[name=storage-initializer].args[0]",
-    "spec.containers[name=storage-initializer].args[0]",
-    "spec.initContainers[*].env[name=STORAGE_URI].value",
-    "spec.containers[*].env[name=STORAGE_URI].value",
+# The fields of a pod spec, relative to it.
+POD_FIELDS_RELATIVE = (
+    "volumes[*].image.reference",
+    "initContainers[name=storage-initializer].args[0]",
+    "containers[name=storage-initializer].args[0]",
+    "initContainers[*].env[name=STORAGE_URI].value",
+    "containers[*].env[name=STORAGE_URI].value",
 )
+POD_FIELDS = tuple(f"spec.{f}" for f in POD_FIELDS_RELATIVE)
+# Read on every object, whatever its kind.
 ANNOTATION_FIELDS = (
     f"metadata.annotations['{MODELS_ANNOTATION}']",
     f"metadata.annotations['{KSERVE_SOURCE_ANNOTATION}']",
@@ -81,9 +84,8 @@ def _templated(path: tuple[str, ...]) -> base.ExtractFn:
 
 
 def _controller(group: str, kind: str, path: tuple[str, ...]) -> base.Extractor:
-    prefix = ".".join(path)
-    documented = tuple(f"{prefix}.{f}" for f in (*ANNOTATION_FIELDS, *POD_FIELDS))
-    return base.Extractor(group, kind, documented, _templated(path))
+    # `<pod>`: the Pod's fields and metadata annotations, under the template.
+    return base.Extractor(group, kind, (f"{'.'.join(path)}.<pod>",), _templated(path))
 
 
 TEMPLATE = ("spec", "template")
