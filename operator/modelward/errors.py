@@ -43,6 +43,12 @@ class PolicyError(InputError):
     default_reason = "InvalidPolicy"
 
 
+class ExtractorError(InputError):
+    """A ModelExtractor that cannot be used as written (bad path, bad regex)."""
+
+    default_reason = "InvalidExtractor"
+
+
 class SourceError(ModelwardError):
     """A model could not be resolved or fetched from where it lives."""
 

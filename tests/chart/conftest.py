@@ -152,12 +152,16 @@ CRDS = {
     "ModelPolicy": CHART / "crds" / "modelpolicies.modelward.io.yaml",
 }
 
+# Not a policy: tested on its own (tests/chart/test_extractor_crd.py).
+EXTRACTOR_CRD = CHART / "crds" / "modelextractors.modelward.io.yaml"
+
 Schema = dict[str, Any]
 
 
 def crd(kind: str) -> dict[str, Any]:
     """The CustomResourceDefinition of this kind, from the chart."""
-    return yaml.safe_load(CRDS[kind].read_text())  # type: ignore[no-any-return]
+    path = EXTRACTOR_CRD if kind == "ModelExtractor" else CRDS[kind]
+    return yaml.safe_load(path.read_text())  # type: ignore[no-any-return]
 
 
 def openapi(kind: str) -> Schema:

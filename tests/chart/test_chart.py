@@ -41,6 +41,7 @@ CLUSTER_SCOPED = {
 
 WORKLOAD_RULES = {
     ("", "v1", "pods"),
+    ("", "v1", "replicationcontrollers"),
     ("apps", "v1", "deployments"),
     ("apps", "v1", "statefulsets"),
     ("apps", "v1", "daemonsets"),
@@ -48,7 +49,15 @@ WORKLOAD_RULES = {
     ("batch", "v1", "jobs"),
     ("batch", "v1", "cronjobs"),
     ("serving.kserve.io", "v1beta1", "inferenceservices"),
+    ("serving.kserve.io", "v1alpha1", "trainedmodels"),
+    ("serving.kserve.io", "v1alpha1", "localmodelcaches"),
+    ("mlops.seldon.io", "v1alpha1", "models"),
+    ("machinelearning.seldon.io", "v1", "seldondeployments"),
+    ("kubeai.org", "v1", "models"),
 }
+# Cluster-scoped kinds; every other rule is Namespaced.
+CLUSTER_RULES = {("serving.kserve.io", "v1alpha1", "localmodelcaches")}
+EXTRA_RULE = ("ml.example.com", "v1", "servingjobs")
 LLM_RULE = ("serving.kserve.io", "v1alpha1", "llminferenceservices")
 
 SELECTOR = {"app.kubernetes.io/name": "modelward", "app.kubernetes.io/instance": "modelward"}
@@ -65,10 +74,12 @@ def rules(docs: list[Manifest]) -> set[tuple[str, str, str]]:
     found: set[tuple[str, str, str]] = set()
     for rule in webhook(docs)["rules"]:
         assert rule["operations"] == ["CREATE", "UPDATE"]
-        assert rule["scope"] == "Namespaced"
         for group in rule["apiGroups"]:
             for version in rule["apiVersions"]:
-                found.update((group, version, resource) for resource in rule["resources"])
+                for resource in rule["resources"]:
+                    key = (group, version, resource)
+                    assert rule["scope"] == ("Cluster" if key in CLUSTER_RULES else "Namespaced")
+                    found.add(key)
     return found
 
 
@@ -213,6 +224,10 @@ def check_no_llm(docs: list[Manifest]) -> None:
     assert rules(docs) == WORKLOAD_RULES
 
 
+def check_extra_rules(docs: list[Manifest]) -> None:
+    assert rules(docs) == WORKLOAD_RULES | {LLM_RULE, EXTRA_RULE}
+
+
 def check_customised(docs: list[Manifest]) -> None:
     assert kinds(docs)[0] == "Namespace"
     namespace = only(docs, "Namespace")
@@ -264,6 +279,20 @@ SCENARIOS: dict[str, tuple[dict[str, Any], Callable[[list[Manifest]], None]]] = 
     ),
     "no-match-warn": ({"policy": {"noMatch": "warn"}}, check_no_match_warn),
     "no-llm": ({"webhook": {"llmInferenceServices": False}}, check_no_llm),
+    "extra-rules": (
+        {
+            "webhook": {
+                "extraRules": [
+                    {
+                        "apiGroups": ["ml.example.com"],
+                        "apiVersions": ["v1"],
+                        "resources": ["servingjobs"],
+                    }
+                ]
+            }
+        },
+        check_extra_rules,
+    ),
     "customised": (
         {
             "fullnameOverride": "mw",
@@ -330,7 +359,7 @@ def test_render(helm: Helm, scenario: str) -> None:
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_objects_match_kubernetes_schemas(helm: Helm, scenario: str, version: str) -> None:
     docs = rendered(helm, scenario)
-    assert kinds(docs).count("CustomResourceDefinition") == 2
+    assert kinds(docs).count("CustomResourceDefinition") == 3
     for doc in docs:
         try:
             kubernetes_validate.validate(doc, version, strict=True)
@@ -361,6 +390,8 @@ def test_cluster_role_is_least_privilege(helm: Helm) -> None:
     expected = {
         *{("modelward.io", r, v) for r in policies for v in ("get", "list", "watch", "patch")},
         *{("modelward.io", f"{r}/status", v) for r in policies for v in ("get", "patch")},
+        *{("modelward.io", "modelextractors", v) for v in ("get", "list", "watch", "patch")},
+        *{("modelward.io", "modelextractors/status", v) for v in ("get", "patch")},
         ("", "namespaces", "list"),
         ("", "namespaces", "watch"),
         ("", "secrets", "get"),
@@ -455,6 +486,11 @@ def test_contradictions_fail(
         pytest.param({"policy": {"noMatch": "maybe"}}, "noMatch", id="bad-no-match"),
         pytest.param({"webhook": {"timeoutSeconds": 31}}, "timeoutSeconds", id="timeout"),
         pytest.param({"image": {"digest": "latest"}}, "digest", id="bad-digest"),
+        pytest.param(
+            {"webhook": {"extraRules": [{"apiGroups": ["x"], "resources": ["y"]}]}},
+            "apiVersions",
+            id="extra-rule-without-versions",
+        ),
     ],
 )
 def test_values_schema_rejects(helm: Helm, values: dict[str, Any], pointer: str) -> None:

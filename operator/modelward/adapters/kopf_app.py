@@ -23,6 +23,9 @@ import kopf
 from modelward import errors
 from modelward import settings as settings_
 from modelward.adapters import kube
+from modelward.extractors import declared
+from modelward.extractors import registry as registry_
+from modelward.extractors import status as extractor_status
 from modelward.pipeline import admit, decode
 from modelward.policies import index, parse, status
 
@@ -36,18 +39,7 @@ POLICY_PLURALS = {
 WEBHOOK_ID = "models"
 ADMITTED_OPERATIONS = ("CREATE", "UPDATE")
 
-# Every kind whose objects can carry model references: (group, version, plural).
-VALIDATED = (
-    ("", "v1", "pods"),
-    ("apps", "v1", "deployments"),
-    ("apps", "v1", "statefulsets"),
-    ("apps", "v1", "daemonsets"),
-    ("apps", "v1", "replicasets"),
-    ("batch", "v1", "jobs"),
-    ("batch", "v1", "cronjobs"),
-    ("serving.kserve.io", "v1beta1", "inferenceservices"),
-    ("serving.kserve.io", "v1alpha1", "llminferenceservices"),
-)
+EXTRACTORS_PLURAL = "modelextractors"
 
 _request_namespace: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_namespace", default=None
@@ -62,6 +54,7 @@ class State:
     settings: settings_.Settings
     policies: index.PolicyIndex = dataclasses.field(default_factory=index.PolicyIndex)
     namespaces: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    extractors: declared.DeclaredIndex = dataclasses.field(default_factory=declared.DeclaredIndex)
     admitter: admit.Admitter | None = None
     session: aiohttp.ClientSession | None = None
 
@@ -115,6 +108,13 @@ def server_context() -> ssl.SSLContext:
     return context
 
 
+def _every_resource(resource: kopf.Resource) -> bool:
+    """Kopf's catch-all selector. `kopf.EVERYTHING` would match only each group's preferred
+    version (a v1alpha1 kind in a group whose preferred version is v1beta1 would get 404);
+    a callable matches every version of every discovered resource."""
+    return True
+
+
 def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
     """A registry with all of modelward's handlers, bound to `settings`."""
     registry = kopf.OperatorRegistry()
@@ -143,6 +143,7 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             sources=admit.default_sources(),
             session=state.session,
             secrets=kube.read_secret,
+            declared=state.extractors,
         )
 
     @kopf.on.cleanup(registry=registry)
@@ -191,6 +192,33 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             on(GROUP, VERSION, plural, registry=registry)(cast(Any, policy_changed))
         kopf.on.event(GROUP, VERSION, plural, registry=registry)(cast(Any, policy_event))
 
+    async def extractor_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+        generation = int(body.metadata.get("generation") or 0)
+        outcome: declared.Declaration | errors.ExtractorError
+        try:
+            outcome = declared.parse(dict(body))
+        except errors.ExtractorError as e:
+            outcome = e
+            # A broken declaration must not keep an older, valid one of the same name in force
+            # silently: the status says why nothing is read until it is fixed.
+            state.extractors.remove(body.metadata.name)
+            logger.warning(f"ModelExtractor {body.metadata.name} is not ready: {e.message}")
+        else:
+            state.extractors.put(outcome)
+        update = extractor_status.status_patch(
+            outcome, generation, body.get("status"), now=datetime.datetime.now(datetime.UTC)
+        )
+        if update is not None:
+            patch.status.update(update)
+
+    async def extractor_event(event: Mapping[str, Any], body: kopf.Body, **_: Any) -> None:
+        if event.get("type") == "DELETED":
+            state.extractors.remove(body.metadata.name)
+
+    for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
+        on(GROUP, VERSION, EXTRACTORS_PLURAL, registry=registry)(cast(Any, extractor_changed))
+    kopf.on.event(GROUP, VERSION, EXTRACTORS_PLURAL, registry=registry)(cast(Any, extractor_event))
+
     async def validate(
         body: kopf.Body,
         operation: str,
@@ -201,6 +229,10 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
     ) -> None:
         if operation not in ADMITTED_OPERATIONS:
             # Kopf does not filter by operation when serving; deleting never loads a model.
+            return
+        group, kind = registry_.group_kind(body)
+        if not registry_.supported(group, kind, state.extractors):
+            # Every kind reaches this handler; only those an extractor reads can name a model.
             return
         if state.admitter is None:
             raise kopf.AdmissionError("modelward is starting; retry shortly", code=503)
@@ -230,15 +262,14 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
         if not decision.allowed:
             raise kopf.AdmissionError(decision.message, code=403)
 
-    for group, version, plural in VALIDATED:
-        kopf.on.validate(
-            group,
-            version,
-            plural,
-            id=WEBHOOK_ID,
-            operations=["CREATE", "UPDATE"],
-            registry=registry,
-        )(cast(Any, validate))
+    # Every kind: the webhook's rules (the chart's) choose what is sent, and a kind declared by a
+    # ModelExtractor is validated as soon as it is indexed, with no restart.
+    kopf.on.validate(
+        _every_resource,
+        id=WEBHOOK_ID,
+        operations=["CREATE", "UPDATE"],
+        registry=registry,
+    )(cast(Any, validate))
 
     return registry
 
