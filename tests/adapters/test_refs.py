@@ -170,3 +170,60 @@ def test_check_json_lists_the_same_references(
         ]
 
     assert shape(seen["objects"]) == shape(checked["objects"])
+
+
+DECLARED = """
+apiVersion: modelward.io/v1alpha1
+kind: ModelExtractor
+metadata: {name: servingjobs}
+spec:
+  group: ml.example.com
+  kind: ServingJob
+  paths: [{path: "spec.models[*].uri"}]
+---
+apiVersion: ml.example.com/v1
+kind: ServingJob
+metadata: {name: chat, namespace: ml}
+spec:
+  models: [{uri: "pvc://cache/chat"}]
+"""
+
+
+def test_model_extractors_in_the_manifests_apply_offline(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "declared.yaml"
+    path.write_text(DECLARED)
+    assert cli.main(["refs", "-f", str(path), "-o", "json"]) == 0
+    (obj,) = json.loads(capsys.readouterr().out)["objects"]
+    assert (obj["kind"], obj["references"][0]["fieldPath"]) == (
+        "ml.example.com/ServingJob",
+        "spec.models[0].uri",
+    )
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "modelward.io/v1alpha1",
+                "kind": "ClusterModelPolicy",
+                "metadata": {"name": "no-pvc"},
+                "spec": {
+                    "models": [{"glob": "pvc://**"}],
+                    "authorities": [{"name": "s", "static": {"action": "fail"}}],
+                },
+            }
+        )
+    )
+    assert cli.main(["check", "-f", str(path), "--policy", str(policy)]) == 1
+    assert "(spec.models[0].uri): denied by a static authority" in capsys.readouterr().out
+
+
+def test_invalid_model_extractor_offline_is_an_input_error(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "declared.yaml"
+    path.write_text(DECLARED.replace("spec.models[*].uri", "spec..models"))
+    assert cli.main(["refs", "-f", str(path)]) == 2
+    assert "ModelExtractor servingjobs: spec.paths[0]: path 'spec..models'" in (
+        capsys.readouterr().err
+    )

@@ -17,6 +17,7 @@ import yaml
 import modelward
 from modelward import errors, logs
 from modelward import settings as settings_
+from modelward.extractors import declared
 from modelward.pipeline import admit, decode, respond
 from modelward.policies import parse
 from modelward.structs import context, evidence, policy
@@ -81,7 +82,9 @@ async def check(
     policies: Sequence[policy.Policy],
     settings: settings_.Settings,
 ) -> list[tuple[context.AdmissionContext, evidence.Decision]]:
-    """Run the admission pipeline on manifests, as the webhook would on CREATE."""
+    """Run the admission pipeline on manifests, as the webhook would on CREATE. ModelExtractors
+    among them declare the fields of other kinds."""
+    index, objects = declared.split_declarations(objects)
     namespaces = {
         str(o.get("metadata", {}).get("name")): dict(o.get("metadata", {}).get("labels") or {})
         for o in objects
@@ -98,7 +101,7 @@ async def check(
         for o in objects
         if o.get("kind") != "Namespace"
     ]
-    async with admit.running(settings) as admitter:
+    async with admit.running(settings, declared=index) as admitter:
         return [(ctx, await admitter.admit(ctx, policies)) for ctx in contexts]
 
 

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from modelward.extractors import declared
 from modelward.pipeline import admit, decode, extract, storage
 from modelward.structs import context, refs
 
@@ -19,16 +20,19 @@ class Found:
 
 
 def collect(objects: Iterable[Mapping[str, Any]]) -> list[Found]:
-    """Every object but Namespaces, with its references as the webhook would extract them;
+    """Every object but Namespaces and ModelExtractors, with its references as the webhook
+    would extract them (ModelExtractors among the objects declare the fields of other kinds);
     KServe's storage form stays unresolved (no Secret is read offline)."""
+    index, rest = declared.split_declarations(objects)
     out = []
-    for obj in objects:
+    for obj in rest:
         if obj.get("kind") == "Namespace" and obj.get("apiVersion") == "v1":
             continue
         ctx = decode.from_object(
             obj, namespace=str((obj.get("metadata") or {}).get("namespace") or "default")
         )
-        found = tuple(storage.resolve(r, ctx.namespace, None) for r in extract.extract_refs(obj))
+        extracted = extract.extract_refs(obj, index)
+        found = tuple(storage.resolve(r, ctx.namespace, None) for r in extracted)
         out.append(Found(ctx, found))
     return out
 

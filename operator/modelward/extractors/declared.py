@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from modelward import errors
@@ -215,6 +215,24 @@ def _values(value: Any, regex: re.Pattern[str] | None, where: str) -> Iterator[s
         found = match["uri"] if "uri" in regex.groupindex else match[1]
         if found:
             yield found
+
+
+def split_declarations(
+    objects: Iterable[Mapping[str, Any]],
+) -> tuple[DeclaredIndex, list[Mapping[str, Any]]]:
+    """Offline: the ModelExtractors among manifests, indexed, and the other objects.
+    An invalid one is an InputError (nobody would see its status)."""
+    index, rest = DeclaredIndex(), []
+    for obj in objects:
+        if obj.get("kind") == KIND and str(obj.get("apiVersion", "")).startswith("modelward.io/"):
+            try:
+                index.put(parse(obj))
+            except errors.ExtractorError as e:
+                name = fields.mapping(obj.get("metadata")).get("name")
+                raise errors.InputError(f"ModelExtractor {name}: {e.message}") from None
+        else:
+            rest.append(obj)
+    return index, rest
 
 
 class DeclaredIndex:

@@ -41,10 +41,12 @@ def new_session() -> aiohttp.ClientSession:
 
 
 @contextlib.asynccontextmanager
-async def running(settings: settings_.Settings) -> AsyncIterator[Admitter]:
+async def running(
+    settings: settings_.Settings, *, declared: registry.Lookup | None = None
+) -> AsyncIterator[Admitter]:
     """An Admitter with the default sources and its own session, closed on exit."""
     async with new_session() as session:
-        yield Admitter(settings, sources=default_sources(), session=session)
+        yield Admitter(settings, sources=default_sources(), session=session, declared=declared)
 
 
 class Admitter:
