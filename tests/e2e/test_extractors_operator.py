@@ -202,3 +202,53 @@ async def test_other_projects_kinds_are_validated(operator, obj, field) -> None:
     res = await answer(operator, obj)
     assert res["allowed"] is False
     assert f"({field}): denied by a static authority (policy no-ollama" in res["status"]["message"]
+
+
+CRDS = Kind(
+    "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False
+)
+
+
+@pytest.fixture
+def crds_served(kube_api: KubeApi) -> Kind:
+    """CustomResourceDefinitions in discovery before the operator starts, so that Kopf watches
+    them and rescans a group when one of its CRDs appears."""
+    kube_api.in_emulator(lambda e: register_resources(e, (CRDS,)))
+    return CRDS
+
+
+async def test_a_kind_installed_after_start_is_validated(crds_served, operator) -> None:  # type: ignore[no-untyped-def]
+    await apply(operator, static_policy("no-s3", ["s3://**"], action="fail"))
+    await operator.wait_policy_ready("no-s3")
+    await apply(operator, extractor("servingjobs", "--model=(?P<uri>\\S+)"))
+    await wait_condition(operator.api, API, "ModelExtractor", "servingjobs", status="True")
+    job = serving_job("s3://b/chat")
+    with pytest.raises(AssertionError, match="HTTP 404"):
+        await answer(operator, job, kind=SERVING_JOB)  # Kopf has not discovered the kind
+
+    # The CRD is installed: the API serves the kind and the CRD watch tells Kopf to rescan.
+    operator.api.in_emulator(lambda e: register_resources(e, (SERVING_JOB,)))
+    await apply(
+        operator,
+        {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "servingjobs.ml.example.com"},
+            "spec": {
+                "group": "ml.example.com",
+                "scope": "Namespaced",
+                "names": {"kind": "ServingJob", "plural": "servingjobs"},
+                "versions": [{"name": "v1", "served": True, "storage": True}],
+            },
+        },
+    )
+    res: dict[str, Any] | None = None
+    for _ in range(100):
+        try:
+            res = await answer(operator, job, kind=SERVING_JOB)
+            break
+        except AssertionError:  # 404 until Kopf's rescan lands
+            await asyncio.sleep(0.05)
+    assert res is not None, "the kind was never discovered"
+    assert res["allowed"] is False
+    assert "(spec.server.args[1]): denied by a static authority" in res["status"]["message"]
