@@ -51,15 +51,31 @@ class Match:
 class AuthorityType(enum.StrEnum):
     KEY = "key"
     CERTIFICATE = "certificate"
+    KEYLESS = "keyless"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Identity:
+    """A keyless signer: OIDC issuer and subject (exact or a full-match regular expression) and
+    Fulcio extension claims that must equal the given values."""
+
+    issuer: str = ""
+    issuer_regexp: str = ""
+    subject: str = ""
+    subject_regexp: str = ""
+    extensions: tuple[tuple[str, str], ...] = ()
+    trust_root: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Authority:
-    """Who may sign: a public key or a CA chain, as PEM loaded from the policy or a Secret."""
+    """Who may sign: a public key or a CA chain as PEM, or a keyless identity whose `pem` holds
+    the trusted_root.json it is verified against."""
 
     name: str
     type: AuthorityType
     pem: bytes
+    identity: Identity | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -101,6 +117,7 @@ class Policy:
             digest.update(part.encode() + b"\0")
         for authority in self.authorities:
             digest.update(f"{authority.name}\0{authority.type}\0".encode() + authority.pem + b"\0")
+            digest.update(repr(authority.identity).encode() + b"\0")
         return digest.hexdigest()
 
     @property
