@@ -119,7 +119,7 @@ def test_secret_ref_is_read_with_the_right_namespace() -> None:
                 ]
             },
             "InvalidSpec",
-            "exactly one of key or certificate",
+            "exactly one of key, certificate or keyless",
         ),
         (
             {"authorities": [{"name": "a", "certificate": {"chain": "junk"}}]},
@@ -225,3 +225,30 @@ def test_status_reports_readiness_and_is_not_rewritten_when_unchanged() -> None:
     assert changed is not None
     assert changed["conditions"][0]["status"] == "False"
     assert changed["conditions"][0]["reason"] == "InvalidKey"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(None, policy.OnError.DENY), ("warn", policy.OnError.WARN), ("allow", policy.OnError.ALLOW)],
+)
+def test_on_error_defaults_to_deny(raw: str | None, expected: policy.OnError) -> None:
+    over = {} if raw is None else {"onError": raw}
+    pol = parse.parse_policy(obj(spec(**over)), secrets=no_secrets, home_namespace="mw")
+    assert pol.ready
+    assert pol.on_error is expected
+
+
+def test_bad_on_error_is_not_ready() -> None:
+    pol = parse.parse_policy(obj(spec(onError="ignore")), secrets=no_secrets, home_namespace="mw")
+    assert pol.error_reason == "InvalidSpec"
+    assert "onError 'ignore' is not deny|warn|allow" in pol.error_message
+
+
+def test_on_error_is_kept_when_an_authority_is_broken() -> None:
+    pol = parse.parse_policy(
+        obj(spec(onError="allow", authorities=[{"name": "a", "key": {"data": "nope"}}])),
+        secrets=no_secrets,
+        home_namespace="mw",
+    )
+    assert not pol.ready
+    assert pol.on_error is policy.OnError.ALLOW

@@ -17,6 +17,7 @@ import aiohttp
 from modelward import errors
 from modelward import settings as settings_
 from modelward.pipeline import decide, extract, match, verify
+from modelward.policies import onerror
 from modelward.record import verdicts
 from modelward.sources import base, https, oci
 from modelward.structs import context, evidence, policy, refs
@@ -88,12 +89,19 @@ class Admitter:
                         "DeadlineExceeded",
                         f"verification did not finish within the {budget:.1f}s admission budget",
                     ),
+                    on_error=self._on_error(ctx, r, policies),
                 )
                 for r in found
             ]
         decision = decide.decide(ctx, results, no_match=self.settings.no_match)
         _log(ctx, decision, time.monotonic() - started)
         return decision
+
+    def _on_error(
+        self, ctx: context.AdmissionContext, ref: refs.ModelRef, policies: Sequence[policy.Policy]
+    ) -> policy.OnError:
+        governing = match.governing(policies, ctx, ref.uri, home_namespace=self.settings.namespace)
+        return onerror.strictest([p.on_error for p in governing])
 
     async def _evaluate(
         self, ctx: context.AdmissionContext, ref: refs.ModelRef, policies: Sequence[policy.Policy]
@@ -148,7 +156,11 @@ class Admitter:
                 cached=not todo,
             )
         except errors.ModelwardError as e:
-            return evidence.RefResult(ref=ref, error=(e.reason, e.user_message()))
+            return evidence.RefResult(
+                ref=ref,
+                error=(e.reason, e.user_message()),
+                on_error=onerror.strictest([p.on_error for p in governing]),
+            )
         finally:
             await asyncio.to_thread(shutil.rmtree, workdir, True)
 
@@ -254,6 +266,7 @@ def _failed(
         reason=reason,
         message=message,
         authorities=authorities,
+        on_error=pol.on_error,
     )
 
 
@@ -283,6 +296,7 @@ def _log(ctx: context.AdmissionContext, decision: evidence.Decision, seconds: fl
             ],
             "verdict": "allow" if decision.allowed else "deny",
             "reason": decision.reason,
+            "tolerated": list(decision.tolerated),
             "dry_run": ctx.dry_run,
             "duration_ms": round(seconds * 1000, 2),
         },

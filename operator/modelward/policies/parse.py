@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from modelward import errors
 from modelward.policies import globs as globs_
+from modelward.policies import keyless, onerror
 from modelward.structs import policy
 
 CLUSTER_KIND = "ClusterModelPolicy"
@@ -22,7 +23,11 @@ SecretReader = Callable[[str, str, str], bytes]
 
 
 def parse_policy(
-    obj: Mapping[str, Any], *, secrets: SecretReader, home_namespace: str
+    obj: Mapping[str, Any],
+    *,
+    secrets: SecretReader,
+    home_namespace: str,
+    trust_roots: keyless.TrustRootReader | None = None,
 ) -> policy.Policy:
     """Parse a policy object. Problems are recorded on the returned policy, never raised.
 
@@ -41,6 +46,7 @@ def parse_policy(
     try:
         match_ = _match(spec.get("match"))
         globs = _globs(spec.get("models"))
+        on_error = onerror.parse(spec.get("onError"))
     except errors.PolicyError as e:
         return _broken(key, e.reason, e.message, mode=mode)
     try:
@@ -49,6 +55,7 @@ def parse_policy(
             secrets=secrets,
             default_namespace=key.namespace or home_namespace,
             own_namespace=key.namespace,
+            trust_roots=trust_roots,
         )
         count = _require_count(spec.get("require"), len(authorities))
     except errors.PolicyError as e:
@@ -58,6 +65,7 @@ def parse_policy(
             match=match_,
             globs=globs,
             authorities=(),
+            on_error=on_error,
             error_reason=e.reason,
             error_message=e.message,
         )
@@ -68,6 +76,7 @@ def parse_policy(
         globs=globs,
         authorities=authorities,
         require_count=count,
+        on_error=on_error,
     )
 
 
@@ -162,7 +171,12 @@ def _globs(raw: Any) -> tuple[str, ...]:
 
 
 def _authorities(
-    raw: Any, *, secrets: SecretReader, default_namespace: str, own_namespace: str | None
+    raw: Any,
+    *,
+    secrets: SecretReader,
+    default_namespace: str,
+    own_namespace: str | None,
+    trust_roots: keyless.TrustRootReader | None = None,
 ) -> tuple[policy.Authority, ...]:
     if not isinstance(raw, list) or not raw:
         raise errors.PolicyError(
@@ -177,11 +191,15 @@ def _authorities(
         if name in names:
             raise errors.PolicyError(f"authority name {name!r} is used twice", reason="InvalidSpec")
         names.add(name)
-        kinds = [k for k in ("key", "certificate") if k in item]
+        kinds = [k for k in ("key", "certificate", "keyless") if k in item]
         if len(kinds) != 1:
             raise errors.PolicyError(
-                f"authority {name!r} needs exactly one of key or certificate", reason="InvalidSpec"
+                f"authority {name!r} needs exactly one of key, certificate or keyless",
+                reason="InvalidSpec",
             )
+        if kinds == ["keyless"]:
+            result.append(keyless.parse(item["keyless"], name=name, trust_roots=trust_roots))
+            continue
         kind = policy.AuthorityType(kinds[0])
         source = item[kind.value]
         inline_field = "data" if kind is policy.AuthorityType.KEY else "chain"

@@ -15,6 +15,15 @@ class Mode(enum.StrEnum):
     AUDIT = "audit"
 
 
+class OnError(enum.StrEnum):
+    """What a policy does when a model cannot be checked at all (outage, timeout), in
+    order of strictness."""
+
+    DENY = "deny"
+    WARN = "warn"
+    ALLOW = "allow"
+
+
 class Operator(enum.StrEnum):
     """LabelSelector requirement operators."""
 
@@ -103,6 +112,7 @@ class Policy:
     globs: tuple[str, ...]
     authorities: tuple[Authority, ...]
     require_count: int = 1
+    on_error: OnError = OnError.DENY
     # A policy that failed to load keeps its match and globs so that the references it governs
     # are denied with its problem, never silently admitted.
     error_reason: str = ""
@@ -113,7 +123,7 @@ class Policy:
         """A fingerprint of everything a verdict depends on. Keys read from Secrets change
         without a new generation, so cached verdicts are keyed by this too."""
         digest = hashlib.sha256()
-        for part in (self.mode, str(self.require_count), *self.globs):
+        for part in (self.mode, self.on_error, str(self.require_count), *self.globs):
             digest.update(part.encode() + b"\0")
         for authority in self.authorities:
             digest.update(f"{authority.name}\0{authority.type}\0".encode() + authority.pem + b"\0")
