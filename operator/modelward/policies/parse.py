@@ -7,7 +7,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from modelward import errors
 from modelward.policies import globs as globs_
@@ -17,6 +17,7 @@ from modelward.structs import policy
 CLUSTER_KIND = "ClusterModelPolicy"
 NAMESPACED_KIND = "ModelPolicy"
 SUPPORTED_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})
+MIN_RSA_BITS = 2048
 
 # (namespace, name, key) -> the Secret's decoded value; raises PolicyError when unreadable.
 SecretReader = Callable[[str, str, str], bytes]
@@ -272,9 +273,17 @@ def _check_key(pem: bytes, name: str) -> None:
         return
     if isinstance(key, ed25519.Ed25519PublicKey):
         return
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < MIN_RSA_BITS:
+            raise errors.PolicyError(
+                f"authority {name!r}: a {key.key_size}-bit RSA key is too weak "
+                f"(use {MIN_RSA_BITS} bits or more)",
+                reason="InvalidKey",
+            )
+        return
     raise errors.PolicyError(
         f"authority {name!r}: {type(key).__name__} keys are not supported "
-        "(use ECDSA P-256/P-384/P-521 or Ed25519)",
+        "(use ECDSA P-256/P-384/P-521, Ed25519 or RSA)",
         reason="InvalidKey",
     )
 
