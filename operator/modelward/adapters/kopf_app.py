@@ -22,9 +22,9 @@ import kopf
 
 from modelward import errors
 from modelward import settings as settings_
-from modelward.adapters import kube
+from modelward.adapters import kopf_trust, kube
 from modelward.pipeline import admit, decode
-from modelward.policies import index, parse, status
+from modelward.policies import index, parse, status, trustroot_index
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,11 @@ class State:
 
     settings: settings_.Settings
     policies: index.PolicyIndex = dataclasses.field(default_factory=index.PolicyIndex)
+    trust_roots: trustroot_index.TrustRootIndex = dataclasses.field(
+        default_factory=trustroot_index.TrustRootIndex
+    )
+    # The last seen body of each policy, to re-parse those naming a TrustRoot that changed.
+    policy_bodies: dict[index.Key, dict[str, Any]] = dataclasses.field(default_factory=dict)
     namespaces: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
     admitter: admit.Admitter | None = None
     session: aiohttp.ClientSession | None = None
@@ -164,8 +169,10 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             dict(body),
             secrets=kube.read_secret,
             home_namespace=state.settings.namespace,
+            trust_roots=state.trust_roots.read,
         )
         state.policies.put(pol)
+        state.policy_bodies[(pol.key.kind, pol.key.namespace, pol.key.name)] = dict(body)
         update = status.status_patch(
             pol, body.get("status"), now=datetime.datetime.now(datetime.UTC)
         )
@@ -182,11 +189,14 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
         kind = str(body.get("kind"))
         namespace = body.metadata.namespace if kind == parse.NAMESPACED_KIND else None
         state.policies.remove(kind, namespace, body.metadata.name)
+        state.policy_bodies.pop((kind, namespace, body.metadata.name), None)
 
     for plural in POLICY_PLURALS:
         for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
             on(GROUP, VERSION, plural, registry=registry)(cast(Any, policy_changed))
         kopf.on.event(GROUP, VERSION, plural, registry=registry)(cast(Any, policy_event))
+
+    kopf_trust.register(registry, state)
 
     async def validate(
         body: kopf.Body,

@@ -22,6 +22,7 @@ _PUBLIC_GOOD = (
     "trusted_root.json",
 )
 PUBLIC_GOOD_NAME = "sigstore-public-good"
+TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 MAX_ROOT_BYTES = 1024 * 1024
 
 
