@@ -106,3 +106,55 @@ async def test_broken_trust_root_reports_why(operator: OperatorHandle) -> None:
     condition = root["status"]["conditions"][0]
     assert condition["reason"] == "InvalidTrustRoot"
     assert "TrustRoot 'broken'" in condition["message"]
+
+
+def model_exception(namespace: str, expires: str) -> dict[str, Any]:
+    return {
+        "apiVersion": API,
+        "kind": "ModelPolicyException",
+        "metadata": {"name": "vendor", "namespace": namespace},
+        "spec": {
+            "policies": ["require-signed"],
+            "models": ["**"],
+            "owner": "ml-platform",
+            "reason": "vendor model awaiting its signature",
+            "expires": expires,
+        },
+    }
+
+
+async def test_exception_through_the_api(
+    operator: OperatorHandle, registry: Registry, bert_model: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    from tests.e2e.test_operator import apply_policy, cluster_policy
+    from tests.fixtures import signing
+
+    repo = ocipush.unique_repo("unsigned")
+    ocipush.push_model(registry, repo, bert_model, signature=None)
+    uri = f"oci://{registry.host}/{repo}:v1"
+    await apply_policy(
+        operator, cluster_policy("require-signed", signing.make_ec_key(tmp_path, "k"))
+    )
+    for namespace in ("ml", "team-b"):
+        await create(
+            operator, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        )
+    await create(operator, model_exception("ml", "2999-01-01T00:00:00Z"))
+    active = await wait_condition(operator.api, API, "ModelPolicyException", "vendor", "ml")
+    assert active["status"]["conditions"][0]["reason"] == "Active"
+
+    admitted = response(await operator.review(isvc("bert", uri, namespace="ml")))
+    assert admitted["allowed"] is True
+    assert any(
+        "ModelPolicyException ml/vendor (owner ml-platform" in w for w in admitted["warnings"]
+    )
+    elsewhere = response(await operator.review(isvc("bert", uri, namespace="team-b")))
+    assert elsewhere["allowed"] is False
+
+    await create(operator, model_exception("team-b", "2001-01-01T00:00:00Z"))
+    expired = await wait_condition(
+        operator.api, API, "ModelPolicyException", "vendor", "team-b", status="False"
+    )
+    assert expired["status"]["conditions"][0]["reason"] == "Expired"
+    still = response(await operator.review(isvc("bert", uri, namespace="team-b")))
+    assert still["allowed"] is False

@@ -141,3 +141,83 @@ async def test_server_error_is_an_outage_and_missing_model_is_not(
     assert "SourceUnavailable" in down.tolerated[0]
     assert not missing.allowed
     assert missing.reason != "SourceUnavailable"
+
+
+def model_exception(namespace: str, expires: str = "2999-01-01T00:00:00Z", **over: Any) -> Any:
+    from modelward.policies import exceptions
+
+    spec: dict[str, Any] = {
+        "policies": ["signed"],
+        "models": ["**"],
+        "owner": "ml-platform",
+        "reason": "vendor model awaiting its signature",
+        "expires": expires,
+        **over,
+    }
+    return exceptions.parse_exception(
+        {"metadata": {"name": "vendor", "namespace": namespace}, "spec": spec}
+    )
+
+
+@pytest.mark.parametrize(
+    ("exception_namespace", "expires", "allowed"),
+    [
+        ("ml", "2999-01-01T00:00:00Z", True),
+        ("other", "2999-01-01T00:00:00Z", False),
+        ("ml", "2001-01-01T00:00:00Z", False),
+    ],
+    ids=["same-namespace", "other-namespace", "expired"],
+)
+async def test_exception_waives_a_policy_in_its_namespace_until_it_expires(
+    tmp_path: pathlib.Path,
+    https_server: https.HttpsServer,
+    bert_model: pathlib.Path,
+    exception_namespace: str,
+    expires: str,
+    allowed: bool,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    key = signing.make_ec_key(tmp_path, "k")
+    uri = publish(https_server, bert_model, "unsigned.tar.gz", None)
+    settings = make_settings(work_dir=tmp_path / "work", ca_bundle=https_server.ca_path)
+    ex = model_exception(exception_namespace, expires)
+    caplog.set_level("INFO", logger="modelward.pipeline.admit")
+    async with admit.running(settings) as admitter:
+        decision = await admitter.admit(
+            decode.from_object(isvc(uri)), [key_policy(key, None)], [ex]
+        )
+    assert decision.allowed is allowed, decision.message
+    (record,) = [r for r in caplog.records if r.getMessage() == "decision"]
+    logged = record.refs[0]["exceptions"]  # type: ignore[attr-defined]
+    if allowed:
+        (warning,) = decision.warnings
+        assert "waived by ModelPolicyException ml/vendor (owner ml-platform" in warning
+        assert logged == [{"policy": "signed", "exception": "ml/vendor", "owner": "ml-platform"}]
+    else:
+        assert decision.reason == "SignatureMissing"
+        assert logged == []
+
+
+async def test_exception_waives_only_the_policies_it_names(
+    tmp_path: pathlib.Path, https_server: https.HttpsServer, bert_model: pathlib.Path
+) -> None:
+    key = signing.make_ec_key(tmp_path, "k")
+    uri = publish(https_server, bert_model, "unsigned.tar.gz", None)
+    other = parse.parse_policy(
+        {
+            "kind": "ClusterModelPolicy",
+            "metadata": {"name": "security-team"},
+            "spec": {"models": [{"glob": "**"}], "authorities": [key_auth(key)]},
+        },
+        secrets=lambda *a: b"",
+        home_namespace="modelward",
+    )
+    settings = make_settings(work_dir=tmp_path / "work", ca_bundle=https_server.ca_path)
+    async with admit.running(settings) as admitter:
+        decision = await admitter.admit(
+            decode.from_object(isvc(uri)), [key_policy(key, None), other], [model_exception("ml")]
+        )
+    assert not decision.allowed
+    assert "(policy security-team)" in decision.message
+    reasons = {r.policy.name: r.reason for r in decision.refs[0].results}
+    assert reasons == {"signed": "Exempted", "security-team": "SignatureMissing"}

@@ -22,9 +22,9 @@ import kopf
 
 from modelward import errors
 from modelward import settings as settings_
-from modelward.adapters import kopf_trust, kube
+from modelward.adapters import kopf_exceptions, kopf_trust, kube
 from modelward.pipeline import admit, decode
-from modelward.policies import index, parse, status, trustroot_index
+from modelward.policies import exception_index, index, parse, status, trustroot_index
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,9 @@ class State:
     policies: index.PolicyIndex = dataclasses.field(default_factory=index.PolicyIndex)
     trust_roots: trustroot_index.TrustRootIndex = dataclasses.field(
         default_factory=trustroot_index.TrustRootIndex
+    )
+    exceptions: exception_index.ExceptionIndex = dataclasses.field(
+        default_factory=exception_index.ExceptionIndex
     )
     # The last seen body of each policy, to re-parse those naming a TrustRoot that changed.
     policy_bodies: dict[index.Key, dict[str, Any]] = dataclasses.field(default_factory=dict)
@@ -197,6 +200,7 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
         kopf.on.event(GROUP, VERSION, plural, registry=registry)(cast(Any, policy_event))
 
     kopf_trust.register(registry, state)
+    kopf_exceptions.register(registry, state)
 
     async def validate(
         body: kopf.Body,
@@ -222,7 +226,9 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
                 dry_run=dryrun,
                 username=str(userinfo.get("username", "")),
             )
-            decision = await state.admitter.admit(ctx, state.policies.snapshot())
+            decision = await state.admitter.admit(
+                ctx, state.policies.snapshot(), state.exceptions.snapshot()
+            )
         except errors.InputError as e:
             raise kopf.AdmissionError(e.user_message(), code=400) from None
         except Exception:

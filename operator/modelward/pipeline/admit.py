@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import datetime
 import logging
 import pathlib
 import shutil
@@ -16,11 +18,11 @@ import aiohttp
 
 from modelward import errors
 from modelward import settings as settings_
-from modelward.pipeline import decide, extract, match, verify
+from modelward.pipeline import decide, exempt, extract, match, verify
 from modelward.policies import onerror
 from modelward.record import verdicts
 from modelward.sources import base, https, oci
-from modelward.structs import context, evidence, policy, refs
+from modelward.structs import context, evidence, exceptions, policy, refs
 from modelward.trust import base as trust
 
 logger = logging.getLogger(__name__)
@@ -69,16 +71,22 @@ class Admitter:
         )
 
     async def admit(
-        self, ctx: context.AdmissionContext, policies: Sequence[policy.Policy]
+        self,
+        ctx: context.AdmissionContext,
+        policies: Sequence[policy.Policy],
+        exempting: Sequence[exceptions.PolicyException] = (),
     ) -> evidence.Decision:
-        """Decide on one object within the settings' deadline; a timeout is a denial."""
+        """Decide on one object within the settings' deadline; a timeout is a denial.
+        `exempting` are the ModelPolicyExceptions that may waive policies for it."""
         started = time.monotonic()
         found = extract.extract_refs(ctx.obj)
         results: list[evidence.RefResult] = []
         try:
             async with asyncio.timeout(self.settings.deadline_seconds):
                 results = list(
-                    await asyncio.gather(*(self._evaluate(ctx, r, policies) for r in found))
+                    await asyncio.gather(
+                        *(self._evaluate(ctx, r, policies, exempting) for r in found)
+                    )
                 )
         except TimeoutError:
             budget = self.settings.deadline_seconds
@@ -104,11 +112,28 @@ class Admitter:
         return onerror.strictest([p.on_error for p in governing])
 
     async def _evaluate(
-        self, ctx: context.AdmissionContext, ref: refs.ModelRef, policies: Sequence[policy.Policy]
+        self,
+        ctx: context.AdmissionContext,
+        ref: refs.ModelRef,
+        policies: Sequence[policy.Policy],
+        exempting: Sequence[exceptions.PolicyException],
     ) -> evidence.RefResult:
         governing = match.governing(policies, ctx, ref.uri, home_namespace=self.settings.namespace)
         if not governing:
             return evidence.RefResult(ref=ref, unmatched=True)
+        now = datetime.datetime.now(datetime.UTC)
+        waived = [
+            exempt.result(p, ex)
+            for p in governing
+            if (ex := exempt.find(exempting, ctx, ref.uri, p, now=now)) is not None
+        ]
+        if waived:
+            checked = {r.policy for r in waived}
+            governing = [p for p in governing if p.key not in checked]
+            if not governing:
+                return evidence.RefResult(ref=ref, results=tuple(waived))
+            found = await self._evaluate(ctx, ref, governing, ())
+            return dataclasses.replace(found, results=found.results + tuple(waived))
         source = self._sources.get(ref.scheme)
         if source is None:
             what = f"scheme {ref.scheme}://" if ref.scheme else "a reference without a scheme"
@@ -282,7 +307,8 @@ def _log(ctx: context.AdmissionContext, decision: evidence.Decision, seconds: fl
             "operation": ctx.operation,
             "kind": ctx.qualified_kind,
             "namespace": ctx.namespace,
-            "name": ctx.name,
+            # Not "name": LogRecord owns that attribute, and logging refuses to overwrite it.
+            "object_name": ctx.name,
             "refs": [
                 {
                     "ref": r.ref.uri,
@@ -291,6 +317,15 @@ def _log(ctx: context.AdmissionContext, decision: evidence.Decision, seconds: fl
                     "cached": r.cached,
                     "error": r.error[0] if r.error else None,
                     "policies": {x.policy.display: x.reason for x in r.results},
+                    "exceptions": [
+                        {
+                            "policy": x.policy.display,
+                            "exception": x.exception[0],
+                            "owner": x.exception[1],
+                        }
+                        for x in r.results
+                        if x.exception
+                    ],
                 }
                 for r in decision.refs
             ],

@@ -83,6 +83,9 @@ def decide(
             continue
         for result in ref.results:
             if result.passed:
+                if result.exception is not None:
+                    # Waivers are visible to whoever deploys, not only in the operator's logs.
+                    warnings.append(f"model {where}: {result.message}")
                 continue
             text = f"model {where}: {result.message} (policy {result.policy.display}"
             text += f", authority {', '.join(result.authorities)})" if result.authorities else ")"

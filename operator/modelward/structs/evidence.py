@@ -35,6 +35,8 @@ class PolicyResult:
     authorities: tuple[str, ...] = ()
     signers: tuple[str, ...] = ()
     on_error: policy_.OnError = policy_.OnError.DENY
+    # (namespace/name, owner) of the ModelPolicyException that waived this policy.
+    exception: tuple[str, str] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
