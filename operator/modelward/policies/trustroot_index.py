@@ -6,7 +6,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from modelward import errors
+from modelward.policies.keyless import TrustRootReader
 from modelward.policies.trustroots import TrustRoot
+
+__all__ = ["TrustRootIndex", "TrustRootReader", "dependants", "references"]
 
 
 class TrustRootIndex:
