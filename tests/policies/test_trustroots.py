@@ -116,3 +116,20 @@ def test_dependants_are_the_policies_naming_the_root() -> None:
 
     bodies = [policy("a", "private"), policy("b", None), policy("c", "other")]
     assert [b["metadata"]["name"] for b in trustroot_index.dependants(bodies, "private")] == ["a"]
+
+
+def test_deeply_nested_trusted_root_is_refused_not_raised() -> None:
+    text = "[" * 100_000 + "]" * 100_000
+    root = trustroots.parse_trust_root(
+        obj(trustedRootJSON=text), configmaps=no_configmaps, home_namespace="mw"
+    )
+    assert root.error_reason == "InvalidTrustRoot"
+
+
+def test_oversized_trusted_root_is_refused() -> None:
+    text = '{"mediaType": "' + "x" * (roots.MAX_ROOT_BYTES + 1) + '"}'
+    root = trustroots.parse_trust_root(
+        obj(trustedRootJSON=text), configmaps=no_configmaps, home_namespace="mw"
+    )
+    assert root.error_reason == "InvalidTrustRoot"
+    assert "larger than" in root.error_message

@@ -69,7 +69,12 @@ def _document(spec: Any, *, configmaps: ConfigMapReader, home_namespace: str) ->
         if not isinstance(keys, Mapping):
             raise errors.PolicyError("sigstoreKeys must be an object", reason="InvalidSpec")
         document = {"mediaType": roots.TRUSTED_ROOT_MEDIA_TYPE, **keys}
-        return json.dumps(document).encode()
+        try:
+            return json.dumps(document).encode()
+        except (TypeError, ValueError, RecursionError) as e:
+            raise errors.PolicyError(
+                f"sigstoreKeys cannot be read as a trusted root ({e})", reason="InvalidSpec"
+            ) from None
     if "trustedRootJSON" in spec:
         text = spec["trustedRootJSON"]
         if not isinstance(text, str) or not text.strip():

@@ -59,7 +59,14 @@ def _load(_digest: str, raw: bytes, where: str) -> sigstore_models.TrustedRoot:
         root.get_fulcio_certs()
         root.rekor_keyring(KeyringPurpose.VERIFY)
         root.ct_keyring(KeyringPurpose.VERIFY)
-    except (sigstore_errors.Error, ValueError, TypeError, KeyError) as e:
+    except (
+        sigstore_errors.Error,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        RecursionError,
+    ) as e:
         raise errors.PolicyError(
             f"{where}: not a usable Sigstore trusted_root.json or client trust config ({e}); "
             "it needs certificateAuthorities, tlogs and ctlogs",
