@@ -216,3 +216,51 @@ def test_key_bundle_is_not_a_keyless_bundle(
     sig = signing.sign_with_key(bert_model, signing_key, tmp_path / "model.sig")
     with pytest.raises(errors.VerificationFailed, match="not a keyless Sigstore bundle"):
         trust.verify(sig, keyless(sigstore_stack))
+
+
+def test_signed_timestamp_stands_in_for_the_inclusion_promise(
+    tmp_path: pathlib.Path, bert_model: pathlib.Path, sigstore_stack: SigstoreStack
+) -> None:
+    sig = sigstore_stack.sign(
+        bert_model, tmp_path / "model.sig", promise=False, timestamped_by=sigstore_stack
+    )
+    material = signing.read_bundle(sig)["verificationMaterial"]
+    assert "inclusionPromise" not in material["tlogEntries"][0]
+    assert trust.verify(sig, keyless(sigstore_stack)).files
+
+
+def test_timestamp_from_an_untrusted_authority_gives_no_signing_time(
+    tmp_path: pathlib.Path, bert_model: pathlib.Path, sigstore_stack: SigstoreStack
+) -> None:
+    sig = sigstore_stack.sign(
+        bert_model, tmp_path / "model.sig", promise=False, timestamped_by=SigstoreStack.create()
+    )
+    with pytest.raises(errors.VerificationFailed, match="not enough sources of verified time"):
+        trust.verify(sig, keyless(sigstore_stack))
+
+
+def test_timestamp_outside_the_certificate_validity_fails(
+    tmp_path: pathlib.Path, bert_model: pathlib.Path, sigstore_stack: SigstoreStack
+) -> None:
+    leaf = sigstore_stack.issue(
+        not_before=datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=2)
+    )
+    late = leaf.cert.not_valid_after_utc + datetime.timedelta(minutes=5)
+    sig = sigstore_stack.sign(
+        bert_model,
+        tmp_path / "model.sig",
+        leaf,
+        integrated=late,
+        promise=False,
+        timestamped_by=sigstore_stack,
+    )
+    with pytest.raises(errors.SignerMismatch, match="signing time"):
+        trust.verify(sig, keyless(sigstore_stack))
+
+
+def test_bundle_without_any_signed_time_is_malformed(
+    tmp_path: pathlib.Path, bert_model: pathlib.Path, sigstore_stack: SigstoreStack
+) -> None:
+    sig = sigstore_stack.sign(bert_model, tmp_path / "model.sig", promise=False)
+    with pytest.raises(errors.VerificationFailed, match="inclusion promise or signed timestamp"):
+        trust.verify(sig, keyless(sigstore_stack))
