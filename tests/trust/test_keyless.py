@@ -264,3 +264,12 @@ def test_bundle_without_any_signed_time_is_malformed(
     sig = sigstore_stack.sign(bert_model, tmp_path / "model.sig", promise=False)
     with pytest.raises(errors.VerificationFailed, match="inclusion promise or signed timestamp"):
         trust.verify(sig, keyless(sigstore_stack))
+
+
+def test_keyless_authority_without_identity_is_a_policy_error(
+    tmp_path: pathlib.Path, bert_model: pathlib.Path, sigstore_stack: SigstoreStack
+) -> None:
+    sig = sigstore_stack.sign(bert_model, tmp_path / "model.sig")
+    authority = policy.Authority(name="ci", type=policy.AuthorityType.KEYLESS, pem=b"{}")
+    with pytest.raises(errors.PolicyError, match="names no identity"):
+        trust.verify(sig, authority)

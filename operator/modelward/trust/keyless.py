@@ -94,7 +94,11 @@ def verify(
 ) -> evidence.SignedManifest:
     """Verify a keyless bundle against the authority's identity and trusted root, offline."""
     identity = authority.identity
-    assert identity is not None, "keyless authorities carry an identity"
+    if identity is None:
+        raise errors.PolicyError(
+            f"authority {authority.name!r} is keyless but names no identity",
+            reason="InvalidSpec",
+        )
     root = identity.trust_root or roots.PUBLIC_GOOD_NAME
     try:
         signature = sign_sigstore.Signature.read(path)
