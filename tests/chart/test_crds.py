@@ -54,6 +54,7 @@ def example(kind: str) -> dict[str, Any]:
                         "subjectRegExp": "https://git.example.com/ml/.*",
                         "extensions": {"githubWorkflowRepository": "ml/bert"},
                         "trustRootRef": "private-sigstore",
+                        "requireSignedTimestamp": True,
                     },
                 },
             ],

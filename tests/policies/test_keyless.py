@@ -30,6 +30,7 @@ def test_identity_and_claims_parse_with_the_public_good_root_by_default() -> Non
             "issuer": "https://token.actions.test",
             "subjectRegExp": r"https://git\.test/ml/.*",
             "extensions": {"githubWorkflowRepository": "ml/bert", "buildSignerURI": "x"},
+            "requireSignedTimestamp": True,
         }
     )
     assert pol.ready, pol.error_message
@@ -40,6 +41,7 @@ def test_identity_and_claims_parse_with_the_public_good_root_by_default() -> Non
         issuer="https://token.actions.test",
         subject_regexp=r"https://git\.test/ml/.*",
         extensions=(("buildSignerURI", "x"), ("githubWorkflowRepository", "ml/bert")),
+        require_signed_timestamp=True,
     )
 
 
@@ -95,6 +97,11 @@ def _missing(name: str) -> bytes:
         ({"issuer": "i", "subject": "s", "identities": []}, "InvalidSpec", "'identities'"),
         ({"issuer": "i", "subject": "s", "trustRootRef": "gone"}, "TrustRootNotFound", "gone"),
         ({"issuer": "i", "subject": "s", "trustRootRef": 3}, "InvalidSpec", "TrustRoot name"),
+        (
+            {"issuer": "i", "subject": "s", "requireSignedTimestamp": "yes"},
+            "InvalidSpec",
+            "requireSignedTimestamp must be true or false",
+        ),
     ],
 )
 def test_bad_keyless_authorities_are_not_ready(

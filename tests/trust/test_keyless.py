@@ -273,3 +273,27 @@ def test_keyless_authority_without_identity_is_a_policy_error(
     authority = policy.Authority(name="ci", type=policy.AuthorityType.KEYLESS, pem=b"{}")
     with pytest.raises(errors.PolicyError, match="names no identity"):
         trust.verify(sig, authority)
+
+
+@pytest.mark.parametrize(
+    ("timestamped_by", "passes"),
+    [("own", True), ("other", False), (None, False)],
+    ids=["trusted-tsa", "untrusted-tsa", "no-timestamp"],
+)
+def test_policy_can_require_a_signed_timestamp(
+    tmp_path: pathlib.Path,
+    bert_model: pathlib.Path,
+    sigstore_stack: SigstoreStack,
+    timestamped_by: str | None,
+    passes: bool,
+) -> None:
+    tsa = {"own": sigstore_stack, "other": SigstoreStack.create(), None: None}[timestamped_by]
+    sig = sigstore_stack.sign(bert_model, tmp_path / "model.sig", timestamped_by=tsa)
+    authority = keyless(sigstore_stack, require_signed_timestamp=True)
+    assert trust.verify(sig, keyless(sigstore_stack)).files, "the log's time suffices by default"
+    if passes:
+        assert trust.verify(sig, authority).files
+    else:
+        with pytest.raises(errors.VerificationFailed, match="requires a signed timestamp") as e:
+            trust.verify(sig, authority)
+        assert e.value.reason == "SignedTimestampMissing"

@@ -15,7 +15,15 @@ TrustRootReader = Callable[[str], bytes]
 MAX_PATTERN = 512
 MAX_CLAIMS = 32
 FIELDS = frozenset(
-    {"issuer", "issuerRegExp", "subject", "subjectRegExp", "extensions", "trustRootRef"}
+    {
+        "issuer",
+        "issuerRegExp",
+        "subject",
+        "subjectRegExp",
+        "extensions",
+        "trustRootRef",
+        "requireSignedTimestamp",
+    }
 )
 
 
@@ -32,6 +40,11 @@ def parse(raw: Any, *, name: str, trust_roots: TrustRootReader | None) -> policy
         )
     issuer, issuer_re = _one_of(raw, "issuer", where)
     subject, subject_re = _one_of(raw, "subject", where)
+    require_timestamp = raw.get("requireSignedTimestamp", False)
+    if not isinstance(require_timestamp, bool):
+        raise errors.PolicyError(
+            f"{where}.requireSignedTimestamp must be true or false", reason="InvalidSpec"
+        )
     ref = raw.get("trustRootRef")
     if ref is None:
         root_name, pem = "", roots.public_good()
@@ -56,6 +69,7 @@ def parse(raw: Any, *, name: str, trust_roots: TrustRootReader | None) -> policy
             subject_regexp=subject_re,
             extensions=_claims(raw.get("extensions"), where),
             trust_root=root_name,
+            require_signed_timestamp=require_timestamp,
         ),
     )
 

@@ -74,6 +74,9 @@ class Identity:
     subject_regexp: str = ""
     extensions: tuple[tuple[str, str], ...] = ()
     trust_root: str = ""
+    # Demand an RFC 3161 timestamp from the root's timestamp authorities, beyond the
+    # transparency-log entry every keyless bundle carries.
+    require_signed_timestamp: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

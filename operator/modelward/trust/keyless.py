@@ -83,6 +83,12 @@ def _sigstore_verifier(_digest: str, raw: bytes) -> sigstore_verifier.Verifier:
     return sigstore_verifier.Verifier(trusted_root=roots.load(raw, where="trust root"))
 
 
+def _timestamped(checker: sigstore_verifier.Verifier, signature: sign_sigstore.Signature) -> bool:
+    # sigstore-python counts the log's integrated time and signed timestamps alike; this asks
+    # for the signed timestamps alone, through the same check its Verifier runs.
+    return bool(checker._verify_timestamp_authority(signature.bundle))
+
+
 def _signer(signature: sign_sigstore.Signature) -> str:
     cert = signature.bundle.signing_certificate
     subjects = sorted(claims.subjects(cert))
@@ -109,12 +115,19 @@ def verify(
             ref=ref,
             hint="Sign with `model_signing sign sigstore` and publish the bundle it writes",
         ) from None
-    verifier = _Verifier(
-        _sigstore_verifier(hashlib.sha256(authority.pem).hexdigest(), authority.pem),
-        IdentityPolicy(identity),
-    )
+    checker = _sigstore_verifier(hashlib.sha256(authority.pem).hexdigest(), authority.pem)
+    verifier = _Verifier(checker, IdentityPolicy(identity))
     try:
         manifest = verifier.verify(signature)
+        if identity.require_signed_timestamp and not _timestamped(checker, signature):
+            raise errors.VerificationFailed(
+                f"keyless authority {authority.name!r} requires a signed timestamp from a "
+                f"timestamp authority of trust root {root!r}, and the bundle has none that "
+                "verifies",
+                reason="SignedTimestampMissing",
+                ref=ref,
+                hint="Sign with a timestamp authority (model_signing/sigstore with a TSA)",
+            )
     except IdentityMismatch as e:
         raise errors.SignerMismatch(f"keyless authority {authority.name!r}: {e}", ref=ref) from None
     except sigstore_errors.CertValidationError as e:
