@@ -221,3 +221,19 @@ async def test_exception_waives_only_the_policies_it_names(
     assert "(policy security-team)" in decision.message
     reasons = {r.policy.name: r.reason for r in decision.refs[0].results}
     assert reasons == {"signed": "Exempted", "security-team": "SignatureMissing"}
+
+
+async def test_json_output_names_the_exception(
+    tmp_path: pathlib.Path, https_server: https.HttpsServer, bert_model: pathlib.Path
+) -> None:
+    from modelward.pipeline import respond
+
+    key = signing.make_ec_key(tmp_path, "k")
+    uri = publish(https_server, bert_model, "unsigned.tar.gz", None)
+    settings = make_settings(work_dir=tmp_path / "work", ca_bundle=https_server.ca_path)
+    ctx = decode.from_object(isvc(uri))
+    async with admit.running(settings) as admitter:
+        decision = await admitter.admit(ctx, [key_policy(key, None)], [model_exception("ml")])
+    (verdict,) = respond.to_json(ctx, decision)["references"][0]["policies"]
+    assert verdict["reason"] == "Exempted"
+    assert verdict["exception"] == {"name": "ml/vendor", "owner": "ml-platform"}
