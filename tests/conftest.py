@@ -5,5 +5,6 @@ pytest_plugins = [
     "tests.fixtures.registry",
     "tests.fixtures.models",
     "tests.fixtures.signing",
+    "tests.fixtures.sigstore_stack",
     "tests.fixtures.kube",
 ]

@@ -177,3 +177,44 @@ def test_demo_runs_and_every_decision_is_the_expected_one() -> None:
     assert "DENY  InferenceService ml/demo-tampered" in result.stdout
     assert "DENY  InferenceService ml/demo-wrong-signer" in result.stdout
     assert "4 decisions in" in result.stdout
+
+
+def test_check_verifies_keyless_against_a_trust_root_in_the_policy_files(  # type: ignore[no-untyped-def]
+    tmp_path, registry, bert_model, sigstore_stack, capsys
+) -> None:
+    from tests.fixtures.sigstore_stack import IDENTITY, ISSUER
+
+    sig = sigstore_stack.sign(bert_model, tmp_path / "model.sig")
+    repo = ocipush.unique_repo()
+    ocipush.push_model(registry, repo, bert_model, signature=sig)
+    policy = write(
+        tmp_path / "policy.yaml",
+        {
+            "apiVersion": "modelward.io/v1alpha1",
+            "kind": "TrustRoot",
+            "metadata": {"name": "private"},
+            "spec": {"trustedRootJSON": json.dumps(sigstore_stack.trusted_root())},
+        },
+        {
+            "apiVersion": "modelward.io/v1alpha1",
+            "kind": "ClusterModelPolicy",
+            "metadata": {"name": "ci-signed"},
+            "spec": {
+                "models": [{"glob": "**"}],
+                "authorities": [
+                    {
+                        "name": "ci",
+                        "keyless": {
+                            "issuer": ISSUER,
+                            "subject": IDENTITY,
+                            "trustRootRef": "private",
+                        },
+                    }
+                ],
+            },
+        },
+    )
+    manifest = write(tmp_path / "d.yaml", deployment("good", f"oci://{registry.host}/{repo}:v1"))
+    args = ["check", "-f", manifest, "--policy", policy, "--insecure-registry", registry.host]
+    assert cli.main(args) == 0, capsys.readouterr()
+    assert "ALLOW Deployment ml/good" in capsys.readouterr().out

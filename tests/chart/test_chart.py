@@ -359,7 +359,7 @@ def test_render(helm: Helm, scenario: str) -> None:
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_objects_match_kubernetes_schemas(helm: Helm, scenario: str, version: str) -> None:
     docs = rendered(helm, scenario)
-    assert kinds(docs).count("CustomResourceDefinition") == 3
+    assert kinds(docs).count("CustomResourceDefinition") == 5
     for doc in docs:
         try:
             kubernetes_validate.validate(doc, version, strict=True)
@@ -386,7 +386,7 @@ def test_cluster_role_is_least_privilege(helm: Helm) -> None:
         for resource in rule["resources"]
         for verb in rule["verbs"]
     }
-    policies = {"clustermodelpolicies", "modelpolicies"}
+    policies = {"clustermodelpolicies", "modelpolicies", "trustroots", "modelpolicyexceptions"}
     expected = {
         *{("modelward.io", r, v) for r in policies for v in ("get", "list", "watch", "patch")},
         *{("modelward.io", f"{r}/status", v) for r in policies for v in ("get", "patch")},
@@ -395,6 +395,7 @@ def test_cluster_role_is_least_privilege(helm: Helm) -> None:
         ("", "namespaces", "list"),
         ("", "namespaces", "watch"),
         ("", "secrets", "get"),
+        ("", "configmaps", "get"),
         *{(g, "events", v) for g in ("", "events.k8s.io") for v in ("create", "patch")},
         ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
         ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),

@@ -47,7 +47,18 @@ def example(kind: str) -> dict[str, Any]:
                 },
                 {"name": "ops", "key": {"secretRef": {"name": "ops-key", "key": "cosign.pub"}}},
                 {"name": "vendor", "certificate": {"chain": CA_CHAIN}},
+                {
+                    "name": "ci",
+                    "keyless": {
+                        "issuer": "https://token.actions.example.com",
+                        "subjectRegExp": "https://git.example.com/ml/.*",
+                        "extensions": {"githubWorkflowRepository": "ml/bert"},
+                        "trustRootRef": "private-sigstore",
+                        "requireSignedTimestamp": True,
+                    },
+                },
             ],
+            "onError": "warn",
             "require": {"count": 2},
         },
         "status": {
@@ -175,7 +186,12 @@ def test_lists_and_cel_rules(kind: str) -> None:
         ".spec.match.namespaceSelector.matchExpressions[]": [expressions_rule],
         ".spec.match.objectSelector.matchExpressions[]": [expressions_rule],
         ".spec.authorities[]": [
-            "[has(self.key), has(self.certificate), has(self.static)].filter(x, x).size() == 1"
+            "(has(self.key) ? 1 : 0) + (has(self.certificate) ? 1 : 0)"
+            " + (has(self.keyless) ? 1 : 0) + (has(self.static) ? 1 : 0) == 1"
+        ],
+        ".spec.authorities[].keyless": [
+            "has(self.issuer) != has(self.issuerRegExp)",
+            "has(self.subject) != has(self.subjectRegExp)",
         ],
         ".spec.authorities[].key": ["has(self.data) != has(self.secretRef)"],
         ".spec.authorities[].certificate": ["has(self.chain) != has(self.secretRef)"],
@@ -190,6 +206,8 @@ def test_defaults(kind: str) -> None:
     nodes = dict(walk(openapi(kind)))
     assert nodes[".spec.mode"]["default"] == "enforce"
     assert nodes[".spec.mode"]["enum"] == ["enforce", "warn", "audit"]
+    assert nodes[".spec.onError"]["default"] == "deny"
+    assert nodes[".spec.onError"]["enum"] == ["deny", "warn", "allow"]
     # require defaults to {} so that count's default of 1 applies when require is omitted.
     assert nodes[".spec.require"]["default"] == {}
     assert nodes[".spec.require.count"]["default"] == 1
@@ -280,6 +298,23 @@ BAD_POLICIES = [
         id="static-and-key",
     ),
     pytest.param(spec_edit(lambda s: s.update(mode="block")), ["spec", "mode"], id="bad-mode"),
+    pytest.param(
+        spec_edit(lambda s: s.update(onError="ignore")), ["spec", "onError"], id="bad-on-error"
+    ),
+    pytest.param(
+        set_first_authority(
+            {"name": "a", "key": {"data": PUBLIC_KEY}, "keyless": {"issuer": "i", "subject": "s"}}
+        ),
+        ["spec", "authorities", 0],
+        id="key-and-keyless",
+    ),
+    pytest.param(
+        set_first_authority(
+            {"name": "a", "keyless": {"issuer": "i", "subject": "s", "extensions": {"x": ""}}}
+        ),
+        ["spec", "authorities", 0, "keyless", "extensions", "x"],
+        id="empty-claim",
+    ),
     pytest.param(spec_edit(lambda s: s.update(mdoe="warn")), ["spec"], id="unknown-field"),
     pytest.param(
         spec_edit(lambda s: s.update(require={"count": 0})),

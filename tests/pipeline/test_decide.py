@@ -109,3 +109,105 @@ def test_an_error_always_denies_even_when_the_default_allows() -> None:
 def test_no_reference_admits() -> None:
     d = decide.decide(CTX, [], no_match=settings.NoMatchAction.DENY)
     assert d.allowed
+
+
+def outage(on_error: policy.OnError, reason: str = "RegistryUnavailable") -> evidence.RefResult:
+    return evidence.RefResult(
+        ref=REF, error=(reason, "registry r cannot be reached"), on_error=on_error
+    )
+
+
+@pytest.mark.parametrize(
+    ("on_error", "allowed", "warnings"),
+    [
+        (policy.OnError.DENY, False, 0),
+        (policy.OnError.WARN, True, 1),
+        (policy.OnError.ALLOW, True, 0),
+    ],
+)
+@pytest.mark.parametrize("reason", ["RegistryUnavailable", "SourceUnavailable", "DeadlineExceeded"])
+def test_outages_follow_on_error(
+    on_error: policy.OnError, allowed: bool, warnings: int, reason: str
+) -> None:
+    d = decide.decide(CTX, [outage(on_error, reason)], no_match=settings.NoMatchAction.DENY)
+    assert d.allowed is allowed
+    assert len(d.warnings) == warnings
+    if allowed:
+        (tolerated,) = d.tolerated
+        assert f"[{reason}; admitted by onError={on_error}]" in tolerated
+        assert "registry r cannot be reached" in tolerated
+    else:
+        assert d.reason == reason
+        assert d.tolerated == ()
+    if warnings:
+        assert "admitted unverified because onError is warn" in d.warnings[0]
+
+
+@pytest.mark.parametrize(
+    "reason", ["ManifestNotFound", "Unauthorized", "ArtifactTooLarge", "MalformedManifest"]
+)
+def test_errors_that_are_not_outages_deny_whatever_on_error_says(reason: str) -> None:
+    d = decide.decide(
+        CTX, [outage(policy.OnError.ALLOW, reason)], no_match=settings.NoMatchAction.DENY
+    )
+    assert not d.allowed
+    assert d.reason == reason
+
+
+def unavailable_root(mode: policy.Mode, on_error: policy.OnError) -> evidence.RefResult:
+    return evidence.RefResult(
+        ref=REF,
+        digest="sha256:" + "a" * 64,
+        pinned_uri=PINNED,
+        results=(
+            evidence.PolicyResult(
+                policy=KEY,
+                mode=mode,
+                passed=False,
+                reason="TrustRootUnavailable",
+                message="the policy is not ready: TrustRoot 'private' is not ready",
+                on_error=on_error,
+            ),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "on_error", "allowed"),
+    [
+        (policy.Mode.ENFORCE, policy.OnError.ALLOW, True),
+        (policy.Mode.AUDIT, policy.OnError.DENY, False),
+        (policy.Mode.WARN, policy.OnError.DENY, False),
+        (policy.Mode.ENFORCE, policy.OnError.DENY, False),
+    ],
+)
+def test_unavailable_trust_root_follows_on_error_not_mode(
+    mode: policy.Mode, on_error: policy.OnError, allowed: bool
+) -> None:
+    d = decide.decide(CTX, [unavailable_root(mode, on_error)], no_match=settings.NoMatchAction.DENY)
+    assert d.allowed is allowed
+    if not allowed:
+        assert d.reason == "TrustRootUnavailable"
+
+
+def test_verification_failures_follow_mode_not_on_error() -> None:
+    failed = result(policy.Mode.ENFORCE, False)
+    tolerant = evidence.RefResult(
+        ref=failed.ref,
+        digest=failed.digest,
+        pinned_uri=failed.pinned_uri,
+        results=tuple(
+            evidence.PolicyResult(
+                policy=r.policy,
+                mode=r.mode,
+                passed=r.passed,
+                reason=r.reason,
+                message=r.message,
+                on_error=policy.OnError.ALLOW,
+            )
+            for r in failed.results
+        ),
+    )
+    d = decide.decide(CTX, [tolerant], no_match=settings.NoMatchAction.DENY)
+    assert not d.allowed
+    assert d.reason == "DigestMismatch"

@@ -7,7 +7,7 @@ import pathlib
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 
 from modelward import errors
 from modelward.policies import parse, status
@@ -16,7 +16,11 @@ from tests.fixtures import pki
 
 EC_PEM = pki.public_pem(ec.generate_private_key(ec.SECP256R1())).decode()
 ED_PEM = pki.public_pem(ed25519.Ed25519PrivateKey.generate()).decode()
-RSA_PEM = pki.public_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)).decode()  # type: ignore[arg-type]
+RSA_PEM = pki.public_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)).decode()
+RSA_1024_PEM = pki.public_pem(
+    rsa.generate_private_key(public_exponent=65537, key_size=1024)
+).decode()
+DSA_PEM = pki.public_pem(dsa.generate_private_key(key_size=2048)).decode()  # type: ignore[arg-type]
 
 
 def no_secrets(namespace: str, name: str, key: str) -> bytes:
@@ -51,6 +55,7 @@ def test_the_documented_shape_parses(tmp_path: pathlib.Path) -> None:
                 authorities=[
                     {"name": "ml-release", "key": {"data": EC_PEM}},
                     {"name": "ed", "key": {"data": ED_PEM}},
+                    {"name": "rsa", "key": {"data": RSA_PEM}},
                     {"name": "corp-ca", "certificate": {"chain": ca.cert_path.read_text()}},
                 ]
             )
@@ -61,7 +66,7 @@ def test_the_documented_shape_parses(tmp_path: pathlib.Path) -> None:
     assert pol.ready, pol.error_message
     assert pol.mode is policy.Mode.ENFORCE
     assert pol.key == policy.PolicyKey("ClusterModelPolicy", None, "require-signed", "u1", 3)
-    assert [a.type for a in pol.authorities] == ["key", "key", "certificate"]
+    assert [a.type for a in pol.authorities] == ["key", "key", "key", "certificate"]
     assert pol.match.namespace_selector == policy.LabelSelector(match_labels=(("team", "ml"),))
     assert pol.match.object_selector == policy.LabelSelector()
     assert pol.require_count == 1
@@ -99,9 +104,14 @@ def test_secret_ref_is_read_with_the_right_namespace() -> None:
             "authority 'a': key is not a PEM public key",
         ),
         (
-            {"authorities": [{"name": "a", "key": {"data": RSA_PEM}}]},
+            {"authorities": [{"name": "a", "key": {"data": RSA_1024_PEM}}]},
             "InvalidKey",
-            "RSAPublicKey keys are not supported",
+            "a 1024-bit RSA key is too weak (use 2048 bits or more)",
+        ),
+        (
+            {"authorities": [{"name": "a", "key": {"data": DSA_PEM}}]},
+            "InvalidKey",
+            "DSAPublicKey keys are not supported",
         ),
         (
             {
@@ -119,7 +129,7 @@ def test_secret_ref_is_read_with_the_right_namespace() -> None:
                 ]
             },
             "InvalidSpec",
-            "exactly one of key, certificate or static",
+            "exactly one of key, certificate, keyless or static",
         ),
         (
             {"authorities": [{"name": "a", "certificate": {"chain": "junk"}}]},
@@ -225,3 +235,30 @@ def test_status_reports_readiness_and_is_not_rewritten_when_unchanged() -> None:
     assert changed is not None
     assert changed["conditions"][0]["status"] == "False"
     assert changed["conditions"][0]["reason"] == "InvalidKey"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(None, policy.OnError.DENY), ("warn", policy.OnError.WARN), ("allow", policy.OnError.ALLOW)],
+)
+def test_on_error_defaults_to_deny(raw: str | None, expected: policy.OnError) -> None:
+    over = {} if raw is None else {"onError": raw}
+    pol = parse.parse_policy(obj(spec(**over)), secrets=no_secrets, home_namespace="mw")
+    assert pol.ready
+    assert pol.on_error is expected
+
+
+def test_bad_on_error_is_not_ready() -> None:
+    pol = parse.parse_policy(obj(spec(onError="ignore")), secrets=no_secrets, home_namespace="mw")
+    assert pol.error_reason == "InvalidSpec"
+    assert "onError 'ignore' is not deny|warn|allow" in pol.error_message
+
+
+def test_on_error_is_kept_when_an_authority_is_broken() -> None:
+    pol = parse.parse_policy(
+        obj(spec(onError="allow", authorities=[{"name": "a", "key": {"data": "nope"}}])),
+        secrets=no_secrets,
+        home_namespace="mw",
+    )
+    assert not pol.ready
+    assert pol.on_error is policy.OnError.ALLOW

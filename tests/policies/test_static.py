@@ -63,7 +63,7 @@ def test_verdicts(raw: dict[str, Any], passed: bool, reason: str, message: str) 
         ),
         (
             [{"name": "s", "static": {"action": "pass"}, "key": {"data": EC_PEM}}],
-            "needs exactly one of key, certificate or static",
+            "needs exactly one of key, certificate, keyless or static",
         ),
     ],
 )

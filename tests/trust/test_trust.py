@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import pathlib
 
@@ -28,7 +29,9 @@ def files_of(model: pathlib.Path) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "maker", [signing.make_ec_key, signing.make_ed25519_key], ids=["ecdsa", "ed25519"]
+    "maker",
+    [signing.make_ec_key, signing.make_ed25519_key, signing.make_rsa_key],
+    ids=["ecdsa", "ed25519", "rsa"],
 )
 def test_key_signed_bundle_yields_the_signed_manifest(
     tmp_path: pathlib.Path, bert_model: pathlib.Path, maker
@@ -43,7 +46,9 @@ def test_key_signed_bundle_yields_the_signed_manifest(
 
 
 @pytest.mark.parametrize(
-    "maker", [signing.make_ec_key, signing.make_ed25519_key], ids=["ecdsa", "ed25519"]
+    "maker",
+    [signing.make_ec_key, signing.make_ed25519_key, signing.make_rsa_key],
+    ids=["ecdsa", "ed25519", "rsa"],
 )
 def test_other_key_is_a_signer_mismatch(
     tmp_path: pathlib.Path, bert_model: pathlib.Path, maker
@@ -136,3 +141,25 @@ def test_key_bundle_does_not_satisfy_a_certificate_authority(
     )
     with pytest.raises(errors.VerificationFailed):
         trust.verify(sig, ca_authority(chain.root.cert_path.read_bytes()))
+
+
+def test_rsa_signature_with_pss_padding_is_rejected(
+    tmp_path: pathlib.Path, bert_model: pathlib.Path
+) -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = signing.make_rsa_key(tmp_path, "k")
+    sig = signing.sign_with_key(bert_model, key, tmp_path / "model.sig")
+    bundle = signing.read_bundle(sig)
+    payload = signing.statement_json(bert_model, sig)
+    assert isinstance(key.private_key, rsa.RSAPrivateKey)
+    pss = key.private_key.sign(
+        signing.pae(signing.INTOTO_PAYLOAD_TYPE, payload),
+        padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+        hashes.SHA256(),
+    )
+    bundle["dsseEnvelope"]["signatures"][0]["sig"] = base64.b64encode(pss).decode()
+    forged = signing.write_bundle(bundle, tmp_path / "pss.sig")
+    with pytest.raises(errors.SignerMismatch):
+        trust.verify(forged, key_authority(key))

@@ -19,7 +19,7 @@ from modelward import errors, logs
 from modelward import settings as settings_
 from modelward.extractors import declared
 from modelward.pipeline import admit, decode, respond
-from modelward.policies import parse
+from modelward.policies import parse, trustroot_index, trustroots
 from modelward.structs import context, evidence, policy
 
 EXIT_ADMITTED, EXIT_DENIED, EXIT_USAGE = 0, 1, 2
@@ -53,24 +53,46 @@ def _offline_secret(namespace: str, name: str, key: str) -> bytes:
     )
 
 
+def _offline_configmap(namespace: str, name: str, key: str) -> bytes:
+    raise errors.PolicyError(
+        f"ConfigMap {namespace}/{name} cannot be read offline; use trustedRootJSON for `check`",
+        reason="TrustRootUnavailable",
+    )
+
+
 def load_policies(paths: Sequence[str], home_namespace: str) -> list[policy.Policy]:
-    """Parse policy files; an unusable policy is an input error offline (nobody sees a status)."""
+    """Parse policy files (and the TrustRoots their keyless authorities name); an unusable
+    policy is an input error offline (nobody sees a status)."""
     docs = list(_documents(paths))
+    roots = trustroot_index.TrustRootIndex()
     for name, doc in docs:
-        if doc.get("kind") not in (parse.CLUSTER_KIND, parse.NAMESPACED_KIND):
-            raise errors.InputError(
-                f"{name}: kind {doc.get('kind')!r} is not ClusterModelPolicy or ModelPolicy"
+        if doc.get("kind") == "TrustRoot":
+            roots.put(
+                trustroots.parse_trust_root(
+                    doc, configmaps=_offline_configmap, home_namespace=home_namespace
+                )
             )
-    return load_policies_from_objects([doc for _, doc in docs], home_namespace)
+        elif doc.get("kind") not in (parse.CLUSTER_KIND, parse.NAMESPACED_KIND):
+            raise errors.InputError(
+                f"{name}: kind {doc.get('kind')!r} is not ClusterModelPolicy, ModelPolicy "
+                "or TrustRoot"
+            )
+    policies = [doc for _, doc in docs if doc.get("kind") != "TrustRoot"]
+    return load_policies_from_objects(policies, home_namespace, trust_roots=roots.read)
 
 
 def load_policies_from_objects(
-    docs: Sequence[Mapping[str, Any]], home_namespace: str
+    docs: Sequence[Mapping[str, Any]],
+    home_namespace: str,
+    *,
+    trust_roots: trustroot_index.TrustRootReader | None = None,
 ) -> list[policy.Policy]:
     """Parse policy objects; an unusable one raises InputError with its problem."""
     policies = []
     for doc in docs:
-        pol = parse.parse_policy(doc, secrets=_offline_secret, home_namespace=home_namespace)
+        pol = parse.parse_policy(
+            doc, secrets=_offline_secret, home_namespace=home_namespace, trust_roots=trust_roots
+        )
         if not pol.ready:
             raise errors.InputError(f"policy {pol.name}: {pol.error_message}")
         policies.append(pol)

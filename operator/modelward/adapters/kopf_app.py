@@ -22,12 +22,12 @@ import kopf
 
 from modelward import errors
 from modelward import settings as settings_
-from modelward.adapters import kube
+from modelward.adapters import kopf_exceptions, kopf_trust, kube
 from modelward.extractors import declared
 from modelward.extractors import registry as registry_
 from modelward.extractors import status as extractor_status
 from modelward.pipeline import admit, decode
-from modelward.policies import index, parse, status
+from modelward.policies import exception_index, index, parse, status, trustroot_index
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,14 @@ class State:
 
     settings: settings_.Settings
     policies: index.PolicyIndex = dataclasses.field(default_factory=index.PolicyIndex)
+    trust_roots: trustroot_index.TrustRootIndex = dataclasses.field(
+        default_factory=trustroot_index.TrustRootIndex
+    )
+    exceptions: exception_index.ExceptionIndex = dataclasses.field(
+        default_factory=exception_index.ExceptionIndex
+    )
+    # The last seen body of each policy, to re-parse those naming a TrustRoot that changed.
+    policy_bodies: dict[index.Key, dict[str, Any]] = dataclasses.field(default_factory=dict)
     namespaces: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
     extractors: declared.DeclaredIndex = dataclasses.field(default_factory=declared.DeclaredIndex)
     admitter: admit.Admitter | None = None
@@ -168,8 +176,10 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             dict(body),
             secrets=kube.read_secret,
             home_namespace=state.settings.namespace,
+            trust_roots=state.trust_roots.read,
         )
         state.policies.put(pol)
+        state.policy_bodies[(pol.key.kind, pol.key.namespace, pol.key.name)] = dict(body)
         update = status.status_patch(
             pol, body.get("status"), now=datetime.datetime.now(datetime.UTC)
         )
@@ -186,6 +196,7 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
         kind = str(body.get("kind"))
         namespace = body.metadata.namespace if kind == parse.NAMESPACED_KIND else None
         state.policies.remove(kind, namespace, body.metadata.name)
+        state.policy_bodies.pop((kind, namespace, body.metadata.name), None)
 
     for plural in POLICY_PLURALS:
         for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
@@ -219,6 +230,9 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
         on(GROUP, VERSION, EXTRACTORS_PLURAL, registry=registry)(cast(Any, extractor_changed))
     kopf.on.event(GROUP, VERSION, EXTRACTORS_PLURAL, registry=registry)(cast(Any, extractor_event))
 
+    kopf_trust.register(registry, state)
+    kopf_exceptions.register(registry, state)
+
     async def validate(
         body: kopf.Body,
         operation: str,
@@ -247,7 +261,9 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
                 dry_run=dryrun,
                 username=str(userinfo.get("username", "")),
             )
-            decision = await state.admitter.admit(ctx, state.policies.snapshot())
+            decision = await state.admitter.admit(
+                ctx, state.policies.snapshot(), state.exceptions.snapshot()
+            )
         except errors.InputError as e:
             raise kopf.AdmissionError(e.user_message(), code=400) from None
         except Exception:

@@ -1,9 +1,11 @@
-"""Reading Secrets through the Kubernetes API (in-cluster config, else kubeconfig)."""
+"""Secrets, ConfigMaps and custom-object status through the Kubernetes API (in-cluster
+config, else kubeconfig)."""
 
 from __future__ import annotations
 
 import base64
 import functools
+from typing import Any
 
 import kubernetes
 
@@ -22,6 +24,7 @@ def _core() -> kubernetes.client.CoreV1Api:
 def reset() -> None:
     """Forget the loaded configuration (a new cluster, a new kubeconfig)."""
     _core.cache_clear()
+    _custom.cache_clear()
 
 
 def read_secret(namespace: str, name: str, key: str) -> bytes:
@@ -39,3 +42,44 @@ def read_secret(namespace: str, name: str, key: str) -> bytes:
             f"Secret {namespace}/{name} has no key {key!r}", reason="SecretNotFound"
         )
     return base64.b64decode(data[key])
+
+
+def read_configmap(namespace: str, name: str, key: str) -> bytes:
+    """One ConfigMap entry (data or binaryData); a PolicyError names what is missing."""
+    try:
+        configmap = _core().read_namespaced_config_map(name, namespace)
+    except kubernetes.client.ApiException as e:
+        what = "does not exist" if e.status == 404 else f"cannot be read (HTTP {e.status})"
+        raise errors.PolicyError(
+            f"ConfigMap {namespace}/{name} {what}", reason="TrustRootUnavailable"
+        ) from None
+    data, binary = configmap.data or {}, configmap.binary_data or {}
+    if key in data:
+        return str(data[key]).encode()
+    if key in binary:
+        return base64.b64decode(binary[key])
+    raise errors.PolicyError(
+        f"ConfigMap {namespace}/{name} has no key {key!r}", reason="TrustRootUnavailable"
+    )
+
+
+@functools.cache
+def _custom() -> kubernetes.client.CustomObjectsApi:
+    _core()  # loads the configuration
+    return kubernetes.client.CustomObjectsApi()
+
+
+def patch_status(
+    group: str, version: str, plural: str, namespace: str | None, name: str, status: Any
+) -> None:
+    """Merge-patch the status of a custom object, cluster-scoped when `namespace` is None."""
+    body = {"status": status}
+    merge = "application/merge-patch+json"
+    if namespace is None:
+        _custom().patch_cluster_custom_object_status(
+            group, version, plural, name, body, _content_type=merge
+        )
+    else:
+        _custom().patch_namespaced_custom_object_status(
+            group, version, namespace, plural, name, body, _content_type=merge
+        )

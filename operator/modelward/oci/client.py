@@ -277,8 +277,12 @@ async def _expect(resp: aiohttp.ClientResponse, status: int, what: str, ref: str
             ref=ref,
             hint="Give the workload an imagePullSecret that can pull this repository",
         )
+    # 5xx and 429 are the registry being down or overloaded: an outage, not a bad reference.
+    unavailable = resp.status >= 500 or resp.status == 429
     raise errors.SourceError(
-        f"the registry answered HTTP {resp.status} while {what}", reason="RegistryError", ref=ref
+        f"the registry answered HTTP {resp.status} while {what}",
+        reason="RegistryUnavailable" if unavailable else "RegistryError",
+        ref=ref,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime
 import logging
 import pathlib
 import shutil
@@ -18,11 +19,11 @@ import aiohttp
 from modelward import errors
 from modelward import settings as settings_
 from modelward.extractors import registry
-from modelward.pipeline import decide, extract, match, storage, verify
-from modelward.policies import static
+from modelward.pipeline import decide, exempt, extract, match, storage, verify
+from modelward.policies import onerror, static
 from modelward.record import verdicts
 from modelward.sources import base, https, oci
-from modelward.structs import context, evidence, policy, refs
+from modelward.structs import context, evidence, exceptions, policy, refs
 from modelward.trust import base as trust
 
 logger = logging.getLogger(__name__)
@@ -78,9 +79,13 @@ class Admitter:
         )
 
     async def admit(
-        self, ctx: context.AdmissionContext, policies: Sequence[policy.Policy]
+        self,
+        ctx: context.AdmissionContext,
+        policies: Sequence[policy.Policy],
+        exempting: Sequence[exceptions.PolicyException] = (),
     ) -> evidence.Decision:
-        """Decide on one object within the settings' deadline; a timeout is a denial."""
+        """Decide on one object within the settings' deadline; a timeout is a denial.
+        `exempting` are the ModelPolicyExceptions that may waive policies for it."""
         started = time.monotonic()
         found = extract.extract_refs(ctx.obj, self.declared)
         results: list[evidence.RefResult] = []
@@ -89,7 +94,9 @@ class Admitter:
                 if any(r.storage is not None for r in found):
                     found = await asyncio.to_thread(self._resolve_storage, ctx, found)
                 results = list(
-                    await asyncio.gather(*(self._evaluate(ctx, r, policies) for r in found))
+                    await asyncio.gather(
+                        *(self._evaluate(ctx, r, policies, exempting) for r in found)
+                    )
                 )
         except TimeoutError:
             budget = self.settings.deadline_seconds
@@ -100,6 +107,7 @@ class Admitter:
                         "DeadlineExceeded",
                         f"verification did not finish within the {budget:.1f}s admission budget",
                     ),
+                    on_error=self._on_error(ctx, r, policies),
                 )
                 for r in found
             ]
@@ -112,8 +120,18 @@ class Admitter:
     ) -> list[refs.ModelRef]:
         return [storage.resolve(r, ctx.namespace, self._secrets) for r in found]
 
-    async def _evaluate(
+    def _on_error(
         self, ctx: context.AdmissionContext, ref: refs.ModelRef, policies: Sequence[policy.Policy]
+    ) -> policy.OnError:
+        governing = match.governing(policies, ctx, ref.uri, home_namespace=self.settings.namespace)
+        return onerror.strictest([p.on_error for p in governing])
+
+    async def _evaluate(
+        self,
+        ctx: context.AdmissionContext,
+        ref: refs.ModelRef,
+        policies: Sequence[policy.Policy],
+        exempting: Sequence[exceptions.PolicyException],
     ) -> evidence.RefResult:
         governing = match.governing(policies, ctx, ref.uri, home_namespace=self.settings.namespace)
         if not governing:
@@ -121,6 +139,19 @@ class Admitter:
                 # Nothing names the model: no default may admit it unseen.
                 return evidence.RefResult(ref=ref, error=("Unverifiable", ref.problem))
             return evidence.RefResult(ref=ref, unmatched=True)
+        now = datetime.datetime.now(datetime.UTC)
+        waived = [
+            exempt.result(p, ex)
+            for p in governing
+            if (ex := exempt.find(exempting, ctx, ref.uri, p, now=now)) is not None
+        ]
+        if waived:
+            checked = {r.policy for r in waived}
+            governing = [p for p in governing if p.key not in checked]
+            if not governing:
+                return evidence.RefResult(ref=ref, results=tuple(waived))
+            found = await self._evaluate(ctx, ref, governing, ())
+            return dataclasses.replace(found, results=found.results + tuple(waived))
         # Static authorities decide without fetching; the other policies verify signatures.
         decided = tuple(static.verdict(p, p.static) for p in governing if p.static is not None)
         verifying = [p for p in governing if p.static is None]
@@ -172,7 +203,11 @@ class Admitter:
                 cached=not todo,
             )
         except errors.ModelwardError as e:
-            return evidence.RefResult(ref=ref, error=(e.reason, e.user_message()))
+            return evidence.RefResult(
+                ref=ref,
+                error=(e.reason, e.user_message()),
+                on_error=onerror.strictest([p.on_error for p in governing]),
+            )
         finally:
             await asyncio.to_thread(shutil.rmtree, workdir, True)
 
@@ -278,6 +313,7 @@ def _failed(
         reason=reason,
         message=message,
         authorities=authorities,
+        on_error=pol.on_error,
     )
 
 
@@ -293,7 +329,8 @@ def _log(ctx: context.AdmissionContext, decision: evidence.Decision, seconds: fl
             "operation": ctx.operation,
             "kind": ctx.qualified_kind,
             "namespace": ctx.namespace,
-            "name": ctx.name,
+            # Not "name": LogRecord owns that attribute, and logging refuses to overwrite it.
+            "object_name": ctx.name,
             "refs": [
                 {
                     "ref": r.ref.uri,
@@ -302,11 +339,21 @@ def _log(ctx: context.AdmissionContext, decision: evidence.Decision, seconds: fl
                     "cached": r.cached,
                     "error": r.error[0] if r.error else None,
                     "policies": {x.policy.display: x.reason for x in r.results},
+                    "exceptions": [
+                        {
+                            "policy": x.policy.display,
+                            "exception": x.exception[0],
+                            "owner": x.exception[1],
+                        }
+                        for x in r.results
+                        if x.exception
+                    ],
                 }
                 for r in decision.refs
             ],
             "verdict": "allow" if decision.allowed else "deny",
             "reason": decision.reason,
+            "tolerated": list(decision.tolerated),
             "dry_run": ctx.dry_run,
             "duration_ms": round(seconds * 1000, 2),
         },

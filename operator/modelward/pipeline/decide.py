@@ -18,7 +18,21 @@ HINTS = {
     "Unverifiable": "Use a reference modelward can verify (oci:// or https://), or allow this "
     "one explicitly with a policy whose only authority is `static: {action: pass}`",
     "DeadlineExceeded": "Retry; the model may be too large to verify within the webhook timeout",
+    "RegistryUnavailable": "Retry when the registry is reachable again",
+    "SourceUnavailable": "Retry when the server is reachable again",
 }
+
+# Reasons that mean "could not check" (an outage or timeout), not "checked and failed": these
+# follow the policies' onError instead of their mode.
+OUTAGE_REASONS = frozenset(
+    {
+        "RegistryUnavailable",
+        "SourceUnavailable",
+        "DeadlineExceeded",
+        "TrustRootNotFound",
+        "TrustRootUnavailable",
+    }
+)
 
 
 def _hint(reason: str) -> str:
@@ -42,11 +56,24 @@ def decide(
     reference meets a deny default; warnings for `warn` policies and a `warn` default."""
     denials: list[tuple[str, str]] = []
     warnings: list[str] = []
+    tolerated: list[str] = []
+
+    def outage(reason: str, text: str, on_error: policy.OnError) -> None:
+        if on_error is policy.OnError.DENY:
+            denials.append((reason, text))
+            return
+        tolerated.append(f"{text} [{reason}; admitted by onError={on_error}]")
+        if on_error is policy.OnError.WARN:
+            warnings.append(f"{text}; admitted unverified because onError is warn")
+
     for ref in results:
         where = _where(ref)
         if ref.error is not None:
             reason, message = ref.error
-            denials.append((reason, f"model {where}: {message}"))
+            if reason in OUTAGE_REASONS:
+                outage(reason, f"model {where}: {message}", ref.on_error)
+            else:
+                denials.append((reason, f"model {where}: {message}"))
             continue
         if ref.unmatched:
             text = f"model {where}: no ModelPolicy or ClusterModelPolicy governs this reference"
@@ -57,16 +84,25 @@ def decide(
             continue
         for result in ref.results:
             if result.passed:
+                if result.exception is not None:
+                    # Waivers are visible to whoever deploys, not only in the operator's logs.
+                    warnings.append(f"model {where}: {result.message}")
                 continue
             text = f"model {where}: {result.message} (policy {result.policy.display}"
             text += f", authority {', '.join(result.authorities)})" if result.authorities else ")"
-            if result.mode is policy.Mode.ENFORCE:
+            if result.reason in OUTAGE_REASONS:
+                outage(result.reason, text, result.on_error)
+            elif result.mode is policy.Mode.ENFORCE:
                 denials.append((result.reason, text))
             elif result.mode is policy.Mode.WARN:
                 warnings.append(text)
     if not denials:
         return evidence.Decision(
-            allowed=True, message="", warnings=tuple(warnings), refs=tuple(results)
+            allowed=True,
+            message="",
+            warnings=tuple(warnings),
+            refs=tuple(results),
+            tolerated=tuple(tolerated),
         )
     parts = []
     for reason, text in denials:
@@ -79,4 +115,5 @@ def decide(
         warnings=tuple(warnings),
         refs=tuple(results),
         reason=denials[0][0],
+        tolerated=tuple(tolerated),
     )

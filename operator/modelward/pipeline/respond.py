@@ -17,6 +17,7 @@ def to_json(ctx: context.AdmissionContext, decision: evidence.Decision) -> dict[
         "reason": decision.reason or None,
         "message": decision.message or None,
         "warnings": list(decision.warnings),
+        "tolerated": list(decision.tolerated),
         "references": [_ref(r) for r in decision.refs],
     }
 
@@ -41,6 +42,9 @@ def _ref(ref: evidence.RefResult) -> dict[str, Any]:
                 "message": r.message,
                 "authorities": list(r.authorities),
                 "signers": list(r.signers),
+                "exception": {"name": r.exception[0], "owner": r.exception[1]}
+                if r.exception
+                else None,
             }
             for r in ref.results
         ],

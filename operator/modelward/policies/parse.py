@@ -7,23 +7,28 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from modelward import errors
 from modelward.policies import globs as globs_
-from modelward.policies import static
+from modelward.policies import keyless, onerror, static
 from modelward.structs import policy
 
 CLUSTER_KIND = "ClusterModelPolicy"
 NAMESPACED_KIND = "ModelPolicy"
 SUPPORTED_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})
+MIN_RSA_BITS = 2048
 
 # (namespace, name, key) -> the Secret's decoded value; raises PolicyError when unreadable.
 SecretReader = Callable[[str, str, str], bytes]
 
 
 def parse_policy(
-    obj: Mapping[str, Any], *, secrets: SecretReader, home_namespace: str
+    obj: Mapping[str, Any],
+    *,
+    secrets: SecretReader,
+    home_namespace: str,
+    trust_roots: keyless.TrustRootReader | None = None,
 ) -> policy.Policy:
     """Parse a policy object. Problems are recorded on the returned policy, never raised.
 
@@ -42,6 +47,7 @@ def parse_policy(
     try:
         match_ = _match(spec.get("match"))
         globs = _globs(spec.get("models"))
+        on_error = onerror.parse(spec.get("onError"))
     except errors.PolicyError as e:
         return _broken(key, e.reason, e.message, mode=mode)
     try:
@@ -50,6 +56,7 @@ def parse_policy(
             secrets=secrets,
             default_namespace=key.namespace or home_namespace,
             own_namespace=key.namespace,
+            trust_roots=trust_roots,
         )
         count = _require_count(spec.get("require"), len(authorities))
     except errors.PolicyError as e:
@@ -59,6 +66,7 @@ def parse_policy(
             match=match_,
             globs=globs,
             authorities=(),
+            on_error=on_error,
             error_reason=e.reason,
             error_message=e.message,
         )
@@ -69,6 +77,7 @@ def parse_policy(
         globs=globs,
         authorities=authorities,
         require_count=count,
+        on_error=on_error,
     )
 
 
@@ -163,7 +172,12 @@ def _globs(raw: Any) -> tuple[str, ...]:
 
 
 def _authorities(
-    raw: Any, *, secrets: SecretReader, default_namespace: str, own_namespace: str | None
+    raw: Any,
+    *,
+    secrets: SecretReader,
+    default_namespace: str,
+    own_namespace: str | None,
+    trust_roots: keyless.TrustRootReader | None = None,
 ) -> tuple[policy.Authority, ...]:
     if not isinstance(raw, list) or not raw:
         raise errors.PolicyError(
@@ -178,12 +192,15 @@ def _authorities(
         if name in names:
             raise errors.PolicyError(f"authority name {name!r} is used twice", reason="InvalidSpec")
         names.add(name)
-        kinds = [k for k in ("key", "certificate", "static") if k in item]
+        kinds = [k for k in ("key", "certificate", "keyless", "static") if k in item]
         if len(kinds) != 1:
             raise errors.PolicyError(
-                f"authority {name!r} needs exactly one of key, certificate or static",
+                f"authority {name!r} needs exactly one of key, certificate, keyless or static",
                 reason="InvalidSpec",
             )
+        if kinds == ["keyless"]:
+            result.append(keyless.parse(item["keyless"], name=name, trust_roots=trust_roots))
+            continue
         kind = policy.AuthorityType(kinds[0])
         if kind is policy.AuthorityType.STATIC:
             result.append(static.parse_static(item["static"], name))
@@ -260,9 +277,17 @@ def _check_key(pem: bytes, name: str) -> None:
         return
     if isinstance(key, ed25519.Ed25519PublicKey):
         return
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < MIN_RSA_BITS:
+            raise errors.PolicyError(
+                f"authority {name!r}: a {key.key_size}-bit RSA key is too weak "
+                f"(use {MIN_RSA_BITS} bits or more)",
+                reason="InvalidKey",
+            )
+        return
     raise errors.PolicyError(
         f"authority {name!r}: {type(key).__name__} keys are not supported "
-        "(use ECDSA P-256/P-384/P-521 or Ed25519)",
+        "(use ECDSA P-256/P-384/P-521, Ed25519 or RSA)",
         reason="InvalidKey",
     )
 

@@ -137,6 +137,10 @@ def _expect_ok(resp: aiohttp.ClientResponse, url: str, ref: str) -> None:
     if resp.status != 200:
         raise errors.FetchError(
             f"{url} answered HTTP {resp.status}",
-            reason="NotFound" if resp.status == 404 else "SourceError",
+            reason="NotFound"
+            if resp.status == 404
+            else "SourceUnavailable"
+            if resp.status >= 500 or resp.status == 429
+            else "SourceError",
             ref=ref,
         )

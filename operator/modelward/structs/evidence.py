@@ -34,6 +34,9 @@ class PolicyResult:
     message: str
     authorities: tuple[str, ...] = ()
     signers: tuple[str, ...] = ()
+    on_error: policy_.OnError = policy_.OnError.DENY
+    # (namespace/name, owner) of the ModelPolicyException that waived this policy.
+    exception: tuple[str, str] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -51,6 +54,8 @@ class RefResult:
     unmatched: bool = False
     error: tuple[str, str] | None = None
     cached: bool = False
+    # The strictest onError of the policies governing the reference, for `error`.
+    on_error: policy_.OnError = policy_.OnError.DENY
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,3 +67,5 @@ class Decision:
     warnings: tuple[str, ...]
     refs: tuple[RefResult, ...]
     reason: str = ""
+    # Outages admitted because the governing policies' onError is warn or allow.
+    tolerated: tuple[str, ...] = ()

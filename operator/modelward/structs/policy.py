@@ -15,6 +15,15 @@ class Mode(enum.StrEnum):
     AUDIT = "audit"
 
 
+class OnError(enum.StrEnum):
+    """What a policy does when a model cannot be checked at all (outage, timeout), in
+    order of strictness."""
+
+    DENY = "deny"
+    WARN = "warn"
+    ALLOW = "allow"
+
+
 class Operator(enum.StrEnum):
     """LabelSelector requirement operators."""
 
@@ -52,6 +61,7 @@ class AuthorityType(enum.StrEnum):
     KEY = "key"
     CERTIFICATE = "certificate"
     STATIC = "static"
+    KEYLESS = "keyless"
 
 
 class StaticAction(enum.StrEnum):
@@ -62,15 +72,33 @@ class StaticAction(enum.StrEnum):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Identity:
+    """A keyless signer: OIDC issuer and subject (exact or a full-match regular expression) and
+    Fulcio extension claims that must equal the given values."""
+
+    issuer: str = ""
+    issuer_regexp: str = ""
+    subject: str = ""
+    subject_regexp: str = ""
+    extensions: tuple[tuple[str, str], ...] = ()
+    trust_root: str = ""
+    # Demand an RFC 3161 timestamp from the root's timestamp authorities, beyond the
+    # transparency-log entry every keyless bundle carries.
+    require_signed_timestamp: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Authority:
-    """Who may sign: a public key or a CA chain, as PEM loaded from the policy or a Secret;
-    or a static verdict (`action`, with an optional `message` for `fail`) and no key at all."""
+    """Who may sign: a public key or a CA chain as PEM, or a keyless identity whose `pem` holds
+    the trusted_root.json it is verified against; or a static verdict (`action`, with an
+    optional `message` for `fail`) and no key at all."""
 
     name: str
     type: AuthorityType
     pem: bytes
     action: StaticAction | None = None
     message: str = ""
+    identity: Identity | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -98,6 +126,7 @@ class Policy:
     globs: tuple[str, ...]
     authorities: tuple[Authority, ...]
     require_count: int = 1
+    on_error: OnError = OnError.DENY
     # A policy that failed to load keeps its match and globs so that the references it governs
     # are denied with its problem, never silently admitted.
     error_reason: str = ""
@@ -108,11 +137,12 @@ class Policy:
         """A fingerprint of everything a verdict depends on. Keys read from Secrets change
         without a new generation, so cached verdicts are keyed by this too."""
         digest = hashlib.sha256()
-        for part in (self.mode, str(self.require_count), *self.globs):
+        for part in (self.mode, self.on_error, str(self.require_count), *self.globs):
             digest.update(part.encode() + b"\0")
         for authority in self.authorities:
             digest.update(f"{authority.name}\0{authority.type}\0".encode() + authority.pem + b"\0")
             digest.update(f"{authority.action or ''}\0{authority.message}\0".encode())
+            digest.update(repr(authority.identity).encode() + b"\0")
         return digest.hexdigest()
 
     @property

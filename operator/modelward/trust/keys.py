@@ -1,4 +1,5 @@
-"""Verify bundles signed with a public key: ECDSA through model_signing, Ed25519 alongside it."""
+"""Verify bundles signed with a public key: ECDSA through model_signing, Ed25519 and RSA
+alongside it (model_signing 1.1.1 verifies neither)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import hashlib
 import pathlib
 
 from cryptography import exceptions as crypto_exceptions
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from model_signing._signing import sign_ec_key, sign_sigstore_pb
 from sigstore_models.bundle import v1 as bundle_pb
 
@@ -32,10 +33,10 @@ class _EcVerifier(sign_ec_key.Verifier):
         self._public_key = key
 
 
-class _Ed25519Verifier(sign_sigstore_pb.Verifier):
-    """The same bundle format with an Ed25519 key, which model_signing 1.1.1 lacks."""
+class _PaeVerifier(sign_sigstore_pb.Verifier):
+    """The same bundle format with an Ed25519 or RSA key, which model_signing 1.1.1 lacks."""
 
-    def __init__(self, key: ed25519.Ed25519PublicKey) -> None:
+    def __init__(self, key: ed25519.Ed25519PublicKey | rsa.RSAPublicKey) -> None:
         self._public_key = key
         self._hint = hashlib.sha256(
             key.public_bytes(
@@ -52,7 +53,14 @@ class _Ed25519Verifier(sign_sigstore_pb.Verifier):
             raise ValueError("the bundle holds no DSSE envelope")
         if len(envelope.signatures) != 1:
             raise ValueError("expected exactly one DSSE signature")
-        self._public_key.verify(envelope.signatures[0].sig, sign_sigstore_pb.pae(envelope.payload))
+        signed = sign_sigstore_pb.pae(envelope.payload)
+        if isinstance(self._public_key, rsa.RSAPublicKey):
+            # PKCS#1 v1.5 over SHA-256: how cosign and Sigstore sign with RSA keys.
+            self._public_key.verify(
+                envelope.signatures[0].sig, signed, padding.PKCS1v15(), hashes.SHA256()
+            )
+        else:
+            self._public_key.verify(envelope.signatures[0].sig, signed)
         return str(envelope.payload_type), bytes(envelope.payload)
 
 
@@ -64,8 +72,8 @@ def verify(
     verifier: sign_sigstore_pb.Verifier
     if isinstance(key, ec.EllipticCurvePublicKey):
         verifier = _EcVerifier(key)
-    elif isinstance(key, ed25519.Ed25519PublicKey):
-        verifier = _Ed25519Verifier(key)
+    elif isinstance(key, ed25519.Ed25519PublicKey | rsa.RSAPublicKey):
+        verifier = _PaeVerifier(key)
     else:
         raise errors.PolicyError(
             f"authority {authority!r}: unsupported key type", reason="InvalidKey"
