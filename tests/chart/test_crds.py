@@ -137,6 +137,9 @@ def test_both_kinds_share_one_schema() -> None:
         ".spec.match.namespaceSelector",
         ".spec.authorities[].key.secretRef.namespace",
         ".spec.authorities[].certificate.secretRef.namespace",
+        ".spec.scan.attestations.authorities[].key.secretRef.namespace",
+        ".spec.scan.attestations.authorities[].certificate.secretRef.namespace",
+        ".spec.knownBad.configMapRef.namespace",
     }
 
 
@@ -195,6 +198,11 @@ def test_lists_and_cel_rules(kind: str) -> None:
         ],
         ".spec.authorities[].key": ["has(self.data) != has(self.secretRef)"],
         ".spec.authorities[].certificate": ["has(self.chain) != has(self.secretRef)"],
+        ".spec.scan.attestations.authorities[]": ["has(self.key) != has(self.certificate)"],
+        ".spec.scan.attestations.authorities[].key": ["has(self.data) != has(self.secretRef)"],
+        ".spec.scan.attestations.authorities[].certificate": [
+            "has(self.chain) != has(self.secretRef)"
+        ],
     }
     for node in nodes.values():
         for rule in node.get("x-kubernetes-validations", []):

@@ -17,6 +17,7 @@ import yaml
 import modelward
 from modelward import errors, logs
 from modelward import settings as settings_
+from modelward.adapters import scan_cli
 from modelward.extractors import declared
 from modelward.pipeline import admit, decode, respond
 from modelward.policies import parse, trustroot_index, trustroots
@@ -211,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", "-o", choices=("text", "json"), default="text")
     p.set_defaults(fn=_cmd_refs)
+    scan_cli.add_parser(sub)
 
     p = sub.add_parser("operator", help="run the Kopf operator and its webhook")
     p.add_argument("--log-level", default="INFO")
@@ -226,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 admitted, 1 denied, 2 usage or input error)."""
+    """Entry point; returns the exit code (0 admitted or clean, 1 denied or findings, 2 usage or
+    input error)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -175,6 +175,7 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             parse.parse_policy,
             dict(body),
             secrets=kube.read_secret,
+            configmaps=kube.read_configmap,
             home_namespace=state.settings.namespace,
             trust_roots=state.trust_roots.read,
         )

@@ -19,7 +19,7 @@ import aiohttp
 from modelward import errors
 from modelward import settings as settings_
 from modelward.extractors import registry
-from modelward.pipeline import decide, exempt, extract, match, storage, verify
+from modelward.pipeline import decide, exempt, extract, match, scan, storage, verify
 from modelward.policies import onerror, static
 from modelward.record import verdicts
 from modelward.sources import base, https, oci
@@ -179,8 +179,11 @@ class Admitter:
             results: dict[policy.PolicyKey, evidence.PolicyResult] = {}
             todo = []
             for pol in governing:
+                bad = scan.known_bad(pol, pinned.digest, None) if pol.ready else None
                 cached = self.cache.get(pinned.digest, pol) if pol.ready else None
-                if cached is not None:
+                if bad is not None:
+                    results[pol.key] = bad
+                elif cached is not None:
                     results[pol.key] = cached
                 elif not pol.ready:
                     results[pol.key] = _not_ready(pol)
@@ -230,14 +233,23 @@ class Admitter:
                 _verify_bundles, bundle_paths, pol.authorities, uri
             )
         files: Mapping[str, str] | None = None
+        content = None
         if any(verified.values()):
             files = await artifact.files()
+            content = scan.ContentCheck(
+                workdir / base.MODEL_DIR,
+                files,
+                artifact.pinned.digest,
+                ref=uri,
+                bundles=bundle_paths,
+            )
 
         out = []
         for pol in todo:
-            out.append(
-                _judge(pol, verified[pol.key], failures[pol.key], files, uri, bool(signatures))
-            )
+            result = _judge(pol, verified[pol.key], failures[pol.key], files, uri, bool(signatures))
+            if result.passed and content is not None:
+                result = await content.apply(pol, result)
+            out.append(result)
         return out
 
 

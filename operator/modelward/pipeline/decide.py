@@ -20,6 +20,9 @@ HINTS = {
     "DeadlineExceeded": "Retry; the model may be too large to verify within the webhook timeout",
     "RegistryUnavailable": "Retry when the registry is reachable again",
     "SourceUnavailable": "Retry when the server is reachable again",
+    "ScanFinding": "Ship the model without code that runs on load (e.g. as safetensors), or, "
+    "if the finding is accepted, add a spec.scan.exceptions entry for its rule and digest",
+    "KnownBad": "This model is denied by policy; deploy another version",
 }
 
 # Reasons that mean "could not check" (an outage or timeout), not "checked and failed": these

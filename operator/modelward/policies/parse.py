@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from modelward import errors
 from modelward.policies import globs as globs_
 from modelward.policies import keyless, onerror, static
+from modelward.policies import scan as scan_
 from modelward.structs import policy
 
 CLUSTER_KIND = "ClusterModelPolicy"
@@ -29,6 +30,7 @@ def parse_policy(
     secrets: SecretReader,
     home_namespace: str,
     trust_roots: keyless.TrustRootReader | None = None,
+    configmaps: scan_.ConfigMapReader | None = None,
 ) -> policy.Policy:
     """Parse a policy object. Problems are recorded on the returned policy, never raised.
 
@@ -59,6 +61,22 @@ def parse_policy(
             trust_roots=trust_roots,
         )
         count = _require_count(spec.get("require"), len(authorities))
+        scan = scan_.parse_scan(
+            spec.get("scan"),
+            authorities=lambda raw: _authorities(
+                raw,
+                secrets=secrets,
+                default_namespace=key.namespace or home_namespace,
+                own_namespace=key.namespace,
+                where="scan.attestations.authorities",
+            ),
+        )
+        known_bad = scan_.parse_known_bad(
+            spec.get("knownBad"),
+            configmaps=configmaps,
+            default_namespace=key.namespace or home_namespace,
+            own_namespace=key.namespace,
+        )
     except errors.PolicyError as e:
         return policy.Policy(
             key=key,
@@ -78,6 +96,8 @@ def parse_policy(
         authorities=authorities,
         require_count=count,
         on_error=on_error,
+        scan=scan,
+        known_bad=known_bad,
     )
 
 
@@ -178,11 +198,10 @@ def _authorities(
     default_namespace: str,
     own_namespace: str | None,
     trust_roots: keyless.TrustRootReader | None = None,
+    where: str = "authorities",
 ) -> tuple[policy.Authority, ...]:
     if not isinstance(raw, list) or not raw:
-        raise errors.PolicyError(
-            "authorities must list at least one authority", reason="InvalidSpec"
-        )
+        raise errors.PolicyError(f"{where} must list at least one authority", reason="InvalidSpec")
     result: list[policy.Authority] = []
     names: set[str] = set()
     for i, item in enumerate(raw):

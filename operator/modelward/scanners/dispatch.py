@@ -8,7 +8,7 @@ import os
 import pathlib
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO, cast
 
 from modelward.scanners import (
@@ -127,5 +127,23 @@ def scan_path(root: pathlib.Path, limits: Limits | None = None) -> list[Finding]
     budget = Budget(limits or Limits())
     findings: list[Finding] = []
     for path, name in iter_files(root):
+        findings.extend(scan_blob(file_blob(path, name), budget))
+    return findings
+
+
+def scan_files(
+    root: pathlib.Path, names: Iterable[str], limits: Limits | None = None
+) -> list[Finding]:
+    """Every finding in the named files under `root` (the files a source fetched and hashed).
+
+    Raises FileNotFoundError when one is not on disk: what was verified must be what is scanned.
+    """
+    budget = Budget(limits or Limits())
+    findings: list[Finding] = []
+    base = root.resolve()
+    for name in sorted(names):
+        path = (root / name).resolve()
+        if not path.is_relative_to(base) or not path.is_file():
+            raise FileNotFoundError(name)
         findings.extend(scan_blob(file_blob(path, name), budget))
     return findings

@@ -42,6 +42,11 @@ class CredentialProvider(Protocol):
     async def lookup(self, scheme: str, host: str) -> Credentials | None: ...
 
 
+# Where `Artifact.files()` leaves the model's files, under the work directory, at the paths
+# it returns: scanning reads them there until the reference is decided.
+MODEL_DIR = "model"
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class FetchContext:
     """What a source may use: one HTTP session, the settings, a private work directory, and
@@ -51,6 +56,11 @@ class FetchContext:
     settings: settings_.Settings
     workdir: pathlib.Path
     credentials: CredentialProvider | None = None
+
+    @property
+    def model_dir(self) -> pathlib.Path:
+        """Where files() puts the model's files (see MODEL_DIR)."""
+        return self.workdir / MODEL_DIR
 
 
 class Artifact(Protocol):
@@ -64,7 +74,8 @@ class Artifact(Protocol):
         ...
 
     async def files(self) -> Mapping[str, str]:
-        """Download the model; map each file's POSIX path to its sha256 hex digest."""
+        """Download the model into `FetchContext.model_dir`; map each file's POSIX path
+        (relative to it) to its sha256 hex digest."""
         ...
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import pathlib
 import ssl
 import urllib.parse
@@ -60,11 +61,15 @@ class HttpsArtifact:
 
     async def files(self) -> Mapping[str, str]:
         if not archives.is_archive(self._name):
+            # A hard link: the file is in model_dir for scanning without a copy.
+            target = self._ctx.model_dir / self._name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(os.link, self._download, target)
             return {self._name: self._pinned.digest.removeprefix("sha256:")}
         return await asyncio.to_thread(
             archives.unpack,
             self._download,
-            self._ctx.workdir / "model",
+            self._ctx.model_dir,
             limits=self._ctx.settings.limits,
             ref=self._pinned.ref.uri,
         )

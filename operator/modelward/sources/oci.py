@@ -100,7 +100,7 @@ class OciArtifact:
         limits = self._ctx.settings.limits
         model = [layer for layer in self._layers if layer.path != media.IN_ARTIFACT_SIGNATURE]
         semaphore = asyncio.Semaphore(PARALLEL_BLOBS)
-        root = self._ctx.workdir / "model"
+        root = self._ctx.model_dir
 
         async def pull(layer: Layer) -> tuple[str, str]:
             async with semaphore:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modelward.structs import scanning
 
 
 class Mode(enum.StrEnum):
@@ -131,6 +135,8 @@ class Policy:
     # are denied with its problem, never silently admitted.
     error_reason: str = ""
     error_message: str = ""
+    scan: scanning.ScanPolicy | None = None
+    known_bad: tuple[scanning.KnownBad, ...] = ()
 
     @property
     def revision(self) -> str:
@@ -143,12 +149,18 @@ class Policy:
             digest.update(f"{authority.name}\0{authority.type}\0".encode() + authority.pem + b"\0")
             digest.update(f"{authority.action or ''}\0{authority.message}\0".encode())
             digest.update(repr(authority.identity).encode() + b"\0")
+        digest.update(repr((self.scan, self.known_bad)).encode())
         return digest.hexdigest()
 
     @property
     def static(self) -> Authority | None:
         """The static authority of a policy that passes or fails without verifying, if any."""
         return next((a for a in self.authorities if a.type is AuthorityType.STATIC), None)
+
+    @property
+    def needs_content(self) -> bool:
+        """True when the policy reads the model's bytes (scanning), not only its signature."""
+        return self.scan is not None
 
     @property
     def ready(self) -> bool:

@@ -24,6 +24,11 @@ class _ChainVerifier(sign_certificate.Verifier):
             self._store.add_cert(crypto.X509.from_cryptography(ca))
 
 
+def make_verifier(pem: bytes) -> sign_certificate.Verifier:
+    """model_signing's bundle verifier for an authority's CA certificates."""
+    return _ChainVerifier(x509.load_pem_x509_certificates(pem))
+
+
 def _leaf_subject(signature: object) -> str:
     try:
         chain = signature.bundle.verification_material.x509_certificate_chain  # type: ignore[attr-defined]

@@ -64,20 +64,21 @@ class _PaeVerifier(sign_sigstore_pb.Verifier):
         return str(envelope.payload_type), bytes(envelope.payload)
 
 
+def make_verifier(pem: bytes, authority: str) -> sign_sigstore_pb.Verifier:
+    """model_signing's bundle verifier for an authority's public key."""
+    key = serialization.load_pem_public_key(pem)
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return _EcVerifier(key)
+    if isinstance(key, ed25519.Ed25519PublicKey | rsa.RSAPublicKey):
+        return _PaeVerifier(key)
+    raise errors.PolicyError(f"authority {authority!r}: unsupported key type", reason="InvalidKey")
+
+
 def verify(
     path: pathlib.Path, *, authority: str, pem: bytes, ref: str | None = None
 ) -> evidence.SignedManifest:
     """Verify the bundle at `path` with the authority's public key; return what it signs."""
-    key = serialization.load_pem_public_key(pem)
-    verifier: sign_sigstore_pb.Verifier
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        verifier = _EcVerifier(key)
-    elif isinstance(key, ed25519.Ed25519PublicKey | rsa.RSAPublicKey):
-        verifier = _PaeVerifier(key)
-    else:
-        raise errors.PolicyError(
-            f"authority {authority!r}: unsupported key type", reason="InvalidKey"
-        )
+    verifier = make_verifier(pem, authority)
     signature = bundle.read(path, ref=ref)
     try:
         manifest = verifier.verify(signature)
