@@ -34,3 +34,14 @@ def test_torch_zip_reads_only_the_pickle(tmp_path: pathlib.Path) -> None:
             tmp_path / "m.pt", corpus.state_dict(), extra={"archive/data/9": b"\x80\x02x"}
         )
     assert dispatch.scan_path(tmp_path / "m.pt") == []
+
+
+def test_torchscript_archive_still_has_its_pickles_scanned(tmp_path: pathlib.Path) -> None:
+    # TorchScript archives list code/ before their pickles.
+    with zipfile.ZipFile(tmp_path / "m.pt", "w") as z:
+        z.writestr("archive/code/__torch__/a.py", b"def forward(self): ...")
+        z.writestr("archive/code/__torch__/b.py", b"")
+        z.writestr("archive/constants.pkl", pickle.dumps((), protocol=2))
+        z.writestr("archive/data.pkl", pickle.dumps(corpus.Getcwd(), protocol=2))
+    rules = sorted(f.rule for f in dispatch.scan_path(tmp_path / "m.pt"))
+    assert rules == ["pickle.dangerous-global", "torch.torchscript"]

@@ -96,20 +96,21 @@ def _member(blob: Blob, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Blob
 def _torch(
     archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], blob: Blob, budget: Budget
 ) -> Iterator[Finding]:
+    torchscript = False
     for info in infos:
         if info.filename.endswith(".pkl"):
             if not budget.spend(info.file_size):
                 yield _limit(blob, "decompressed bytes")
                 return
             yield from pickles.PickleScanner().scan(_member(blob, archive, info), budget)
-        elif "/code/" in f"/{info.filename}" and info.filename.endswith(".py"):
+        elif not torchscript and "/code/" in f"/{info.filename}" and info.filename.endswith(".py"):
+            torchscript = True
             yield Finding(
                 "torch.torchscript",
                 Severity.MEDIUM,
                 blob.at(name=info.filename),
                 "the archive is a TorchScript program: torch.jit.load runs its code",
             )
-            return
 
 
 def _npz(
