@@ -83,6 +83,9 @@ def test_defaults_and_fields(key) -> None:  # type: ignore[no-untyped-def]
             "maxAge",
         ),
         ({"knownBad": {"digests": [{"digest": "md5:1"}]}}, "knownBad.digests[0]"),
+        ({"knownBad": {"digests": 5}}, "knownBad.digests must be a list"),
+        ({"scan": {"exceptions": 5}}, "scan.exceptions must be a list"),
+        ({"scan": []}, "scan must be an object"),
         ({"knownBad": {"configMapRef": {"name": "feed", "key": "k"}}}, "cannot be read here"),
     ],
 )

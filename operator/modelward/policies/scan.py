@@ -46,7 +46,10 @@ def parse_scan(raw: Any, *, authorities: AuthoritiesParser) -> scanning.ScanPoli
     except ValueError as e:
         raise _bad(f"scan.failOn: {e}") from None
     exceptions = []
-    for i, item in enumerate(raw.get("exceptions") or []):
+    listed = raw.get("exceptions") or []
+    if not isinstance(listed, list):
+        raise _bad("scan.exceptions must be a list")
+    for i, item in enumerate(listed):
         if not isinstance(item, Mapping):
             raise _bad(f"scan.exceptions[{i}] must be an object")
         rule, digest, reason = item.get("rule"), item.get("digest"), item.get("reason")
@@ -93,7 +96,10 @@ def parse_known_bad(
     if not isinstance(raw, Mapping):
         raise _bad("knownBad must be an object")
     out = []
-    for i, item in enumerate(raw.get("digests") or []):
+    digests = raw.get("digests") or []
+    if not isinstance(digests, list):
+        raise _bad("knownBad.digests must be a list")
+    for i, item in enumerate(digests):
         digest = item.get("digest") if isinstance(item, Mapping) else None
         if not isinstance(digest, str) or not DIGEST.match(digest):
             raise _bad(f"knownBad.digests[{i}].digest must be sha256:<64 hex digits>")
