@@ -61,27 +61,35 @@ def scan_zip(blob: Blob, budget: Budget, scan: ScanFn) -> Iterator[Finding]:
     with blob.open() as stream:
         try:
             archive = zipfile.ZipFile(stream)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
             yield malformed(blob, "zip", str(e))
             return
-        with archive:
-            infos = archive.infolist()
-            if len(infos) > budget.limits.max_members:
-                yield _limit(blob, f"{budget.limits.max_members} members")
-                return
-            names = [i.filename for i in infos]
-            if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
-                yield from _torch(archive, infos, blob, budget)
-            elif blob.name.lower().endswith(".npz") or (
-                names and all(n.endswith(".npy") for n in names)
-            ):
-                yield from _npz(archive, infos, blob, budget)
-            elif "config.json" in names and (
-                blob.name.lower().endswith(".keras") or "metadata.json" in names
-            ):
-                yield from _keras(archive, blob, budget)
-            else:
-                yield from _plain_zip(archive, infos, blob, budget, scan)
+        try:
+            with archive:
+                yield from _dispatch_zip(archive, blob, budget, scan)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as e:
+            # A damaged member (bad CRC, header/directory mismatch) or an unknown compression.
+            yield malformed(blob, "zip", str(e))
+
+
+def _dispatch_zip(
+    archive: zipfile.ZipFile, blob: Blob, budget: Budget, scan: ScanFn
+) -> Iterator[Finding]:
+    infos = archive.infolist()
+    if len(infos) > budget.limits.max_members:
+        yield _limit(blob, f"{budget.limits.max_members} members")
+        return
+    names = [i.filename for i in infos]
+    if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
+        yield from _torch(archive, infos, blob, budget)
+    elif blob.name.lower().endswith(".npz") or (names and all(n.endswith(".npy") for n in names)):
+        yield from _npz(archive, infos, blob, budget)
+    elif "config.json" in names and (
+        blob.name.lower().endswith(".keras") or "metadata.json" in names
+    ):
+        yield from _keras(archive, blob, budget)
+    else:
+        yield from _plain_zip(archive, infos, blob, budget, scan)
 
 
 def _member(blob: Blob, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Blob:

@@ -21,7 +21,7 @@ from modelward.scanners import (
     safetensors_,
     savedmodel,
 )
-from modelward.scanners.base import Blob, Budget, Finding, Limits
+from modelward.scanners.base import Blob, Budget, Finding, Limits, Severity
 
 HEAD = 512
 
@@ -103,6 +103,22 @@ class _ZlibReader(io.RawIOBase):
         return n
 
 
+def scan_safely(blob: Blob, budget: Budget) -> list[Finding]:
+    """scan_blob, with a scanner's own failure turned into a finding: the file is not
+    admitted unscanned, and one hostile file cannot abort the scan of the others."""
+    try:
+        return list(scan_blob(blob, budget))
+    except (Exception, RecursionError) as e:
+        return [
+            Finding(
+                "scanner.error",
+                Severity.HIGH,
+                blob.at(),
+                f"the file could not be scanned ({type(e).__name__}: {e})",
+            )
+        ]
+
+
 def file_blob(path: pathlib.Path, name: str) -> Blob:
     return Blob(name, lambda: path.open("rb"), path.stat().st_size)
 
@@ -127,7 +143,7 @@ def scan_path(root: pathlib.Path, limits: Limits | None = None) -> list[Finding]
     budget = Budget(limits or Limits())
     findings: list[Finding] = []
     for path, name in iter_files(root):
-        findings.extend(scan_blob(file_blob(path, name), budget))
+        findings.extend(scan_safely(file_blob(path, name), budget))
     return findings
 
 
@@ -145,5 +161,5 @@ def scan_files(
         path = (root / name).resolve()
         if not path.is_relative_to(base) or not path.is_file():
             raise FileNotFoundError(name)
-        findings.extend(scan_blob(file_blob(path, name), budget))
+        findings.extend(scan_safely(file_blob(path, name), budget))
     return findings

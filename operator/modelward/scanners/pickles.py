@@ -14,7 +14,7 @@ import io
 import pickletools
 import struct
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from modelward.scanners import allowlist
 from modelward.scanners.base import Blob, Budget, Finding, Severity, malformed
@@ -52,6 +52,7 @@ class _Opaque:
 
 OPAQUE = _Opaque()
 _MARK = object()
+MAX_LINE = 64 * 1024 * 1024  # protocol 0 arguments are lines
 _JOBLIB_WRAPPERS = {
     Global("joblib.numpy_pickle", "NumpyArrayWrapper"),
     Global("sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper"),
@@ -163,7 +164,7 @@ class _Machine:
         opcodes = 0
         last_offset: int | None = _tell(self.stream)
         try:
-            ops = pickletools.genops(self.stream)
+            ops = pickletools.genops(cast(BinaryIO, _Bounded(self.stream)))
             for opcode, arg, offset in ops:
                 last_offset = offset
                 opcodes += 1
@@ -175,6 +176,11 @@ class _Machine:
                 self._step(opcode.name, arg, offset, stack, memo, findings)
         except _Malformed as e:
             findings.append(malformed(self.blob, "pickle", e.why, e.offset))
+            return findings, None, False
+        except MemoryError:
+            findings.append(
+                malformed(self.blob, "pickle", "an argument too large to read", last_offset)
+            )
             return findings, None, False
         except PARSE_ERRORS as e:
             findings.append(malformed(self.blob, "pickle", str(e) or type(e).__name__, last_offset))
@@ -418,6 +424,30 @@ class _Machine:
             if not chunk:
                 raise _Malformed("joblib array data runs past the end of the file", offset)
             n -= len(chunk)
+
+
+class _Bounded:
+    """The pickle stream as genops reads it, where a length field larger than the rest of
+    the file reads what is there (and fails as truncated) instead of allocating it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._end: int | None = None
+        if stream.seekable():
+            pos = stream.tell()
+            self._end = stream.seek(0, io.SEEK_END)
+            stream.seek(pos)
+
+    def read(self, n: int = -1) -> bytes:
+        if self._end is not None and n > 1 << 16:
+            n = max(0, min(n, self._end - self._stream.tell()))
+        return self._stream.read(n)
+
+    def readline(self) -> bytes:
+        return self._stream.readline(MAX_LINE)
+
+    def tell(self) -> int:
+        return self._stream.tell()
 
 
 def pop_keep(stack: list[Any], name: str, offset: int | None) -> Any:
