@@ -86,6 +86,14 @@ def test_defaults_and_fields(key) -> None:  # type: ignore[no-untyped-def]
         ({"knownBad": {"digests": 5}}, "knownBad.digests must be a list"),
         ({"scan": {"exceptions": 5}}, "scan.exceptions must be a list"),
         ({"scan": []}, "scan must be an object"),
+        (
+            {
+                "scan": {
+                    "attestations": {"authorities": [{"name": "s", "static": {"action": "pass"}}]}
+                }
+            },
+            "must be a key or a certificate authority",
+        ),
         ({"knownBad": {"configMapRef": {"name": "feed", "key": "k"}}}, "cannot be read here"),
     ],
 )
@@ -100,9 +108,9 @@ def test_invalid_specs_make_the_policy_not_ready(key, spec, message) -> None:  #
 def test_known_bad_feed_from_a_configmap(key) -> None:  # type: ignore[no-untyped-def]
     reads = []
 
-    def configmaps(namespace: str, name: str, k: str) -> str:
+    def configmaps(namespace: str, name: str, k: str) -> bytes:
         reads.append((namespace, name, k))
-        return f"# feed\n{D1} trojan found\n\n{D2}\n"
+        return f"# feed\n{D1} trojan found\n\n{D2}\n".encode()
 
     pol = _policy(
         {
@@ -124,8 +132,8 @@ def test_known_bad_feed_from_a_configmap(key) -> None:  # type: ignore[no-untype
 
 
 def test_a_model_policy_reads_only_its_own_namespace(key) -> None:  # type: ignore[no-untyped-def]
-    def configmaps(namespace: str, name: str, k: str) -> str:
-        return D1
+    def configmaps(namespace: str, name: str, k: str) -> bytes:
+        return D1.encode()
 
     ref = {"knownBad": {"configMapRef": {"name": "feed", "key": "k", "namespace": "other"}}}
     pol = _policy(ref, kind="ModelPolicy", configmaps=configmaps, key=key)
@@ -133,7 +141,7 @@ def test_a_model_policy_reads_only_its_own_namespace(key) -> None:  # type: igno
     own = _policy(
         {"knownBad": {"configMapRef": {"name": "feed", "key": "k"}}},
         kind="ModelPolicy",
-        configmaps=lambda ns, n, k: f"{D1} {ns}",
+        configmaps=lambda ns, n, k: f"{D1} {ns}".encode(),
         key=key,
     )
     assert own.known_bad[0].reason == "team"
