@@ -3,6 +3,8 @@
 pytest_plugins = [
     "tests.fixtures.https",  # before registry, which imports it
     "tests.fixtures.registry",
+    "tests.fixtures.tokenauth",
+    "tests.fixtures.referrers",
     "tests.fixtures.models",
     "tests.fixtures.signing",
     "tests.fixtures.sigstore_stack",

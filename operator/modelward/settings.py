@@ -52,6 +52,11 @@ class Settings:
     )
     cache_ttl_seconds: float = 3600.0
     cache_size: int = 10_000
+    # The mutating webhook rewrites verified oci:// tags to the digests that were verified.
+    pin_digests: bool = False
+    # The image of the init container that verifies mounted models (policies' runtimeCheck);
+    # empty: no runtime checks are injected.
+    verifier_image: str = ""
     limits: Limits = dataclasses.field(default_factory=Limits)
 
     @property
@@ -89,6 +94,11 @@ class Settings:
                 reason="InvalidSettings",
             ) from None
         insecure = get("INSECURE_REGISTRIES") or ""
+        pin = (get("PIN_DIGESTS") or "false").lower()
+        if pin not in ("true", "false"):
+            raise errors.InputError(
+                "MODELWARD_PIN_DIGESTS must be true or false", reason="InvalidSettings"
+            )
         return cls(
             namespace=get("NAMESPACE") or base.namespace,
             no_match=no_match,
@@ -101,4 +111,6 @@ class Settings:
             insecure_registries=frozenset(h.strip() for h in insecure.split(",") if h.strip()),
             ca_bundle=path("CA_BUNDLE"),
             work_dir=path("WORK_DIR") or base.work_dir,
+            pin_digests=pin == "true",
+            verifier_image=get("VERIFIER_IMAGE") or "",
         )

@@ -36,6 +36,7 @@ CLUSTER_SCOPED = {
     "ClusterRole",
     "ClusterRoleBinding",
     "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
     "CustomResourceDefinition",
 }
 
@@ -175,6 +176,7 @@ def check_default(docs: list[Manifest]) -> None:
         "MODELWARD_NAMESPACE": {"fieldRef": {"fieldPath": "metadata.namespace"}},
         "MODELWARD_NO_MATCH": "deny",
         "MODELWARD_TIMEOUT_SECONDS": "10",
+        "MODELWARD_PIN_DIGESTS": "false",
         "MODELWARD_WEBHOOK_PORT": "8443",
         "MODELWARD_TLS_CERT": "/etc/modelward/tls/tls.crt",
         "MODELWARD_TLS_KEY": "/etc/modelward/tls/tls.key",
@@ -226,6 +228,24 @@ def check_no_llm(docs: list[Manifest]) -> None:
 
 def check_extra_rules(docs: list[Manifest]) -> None:
     assert rules(docs) == WORKLOAD_RULES | {LLM_RULE, EXTRA_RULE}
+
+
+def check_pin_digests(docs: list[Manifest]) -> None:
+    assert env(docs)["MODELWARD_PIN_DIGESTS"] == "true"
+    (hook,) = only(docs, "MutatingWebhookConfiguration")["webhooks"]
+    validating = webhook(docs)
+    assert hook["clientConfig"]["service"]["path"] == "/pin"
+    assert hook["clientConfig"]["caBundle"] == validating["clientConfig"]["caBundle"]
+    # Pinning sees exactly what validation sees.
+    for field in ("rules", "namespaceSelector", "failurePolicy", "timeoutSeconds", "sideEffects"):
+        assert hook[field] == validating[field], field
+
+
+def check_runtime_checks(docs: list[Manifest]) -> None:
+    assert env(docs)["MODELWARD_VERIFIER_IMAGE"] == container(docs)["image"]
+    assert env(docs)["MODELWARD_PIN_DIGESTS"] == "false"
+    (hook,) = only(docs, "MutatingWebhookConfiguration")["webhooks"]
+    assert hook["clientConfig"]["service"]["path"] == "/pin"
 
 
 def check_customised(docs: list[Manifest]) -> None:
@@ -293,6 +313,8 @@ SCENARIOS: dict[str, tuple[dict[str, Any], Callable[[list[Manifest]], None]]] = 
         },
         check_extra_rules,
     ),
+    "pin-digests": ({"webhook": {"mutate": {"pinDigests": True}}}, check_pin_digests),
+    "runtime-checks": ({"webhook": {"mutate": {"runtimeChecks": True}}}, check_runtime_checks),
     "customised": (
         {
             "fullnameOverride": "mw",
@@ -396,6 +418,7 @@ def test_cluster_role_is_least_privilege(helm: Helm) -> None:
         ("", "namespaces", "watch"),
         ("", "secrets", "get"),
         ("", "configmaps", "get"),
+        ("", "serviceaccounts", "get"),
         *{(g, "events", v) for g in ("", "events.k8s.io") for v in ("create", "patch")},
         ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
         ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),

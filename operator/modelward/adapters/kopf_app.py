@@ -13,7 +13,7 @@ import json
 import logging
 import ssl
 import threading
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, MutableMapping
 from typing import Any, cast
 
 import aiohttp
@@ -22,12 +22,14 @@ import kopf
 
 from modelward import errors
 from modelward import settings as settings_
-from modelward.adapters import kopf_exceptions, kopf_trust, kube
+from modelward.adapters import kopf_exceptions, kopf_trust, kube, pullsecrets
 from modelward.extractors import declared
 from modelward.extractors import registry as registry_
 from modelward.extractors import status as extractor_status
-from modelward.pipeline import admit, decode
+from modelward.pipeline import admit, decode, pin, runtimecheck
+from modelward.pipeline import pullsecrets as pipeline_pullsecrets
 from modelward.policies import exception_index, index, parse, status, trustroot_index
+from modelward.structs import context
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ POLICY_PLURALS = {
     "modelpolicies": parse.NAMESPACED_KIND,
 }
 WEBHOOK_ID = "models"
+PIN_WEBHOOK_ID = "pin"
 ADMITTED_OPERATIONS = ("CREATE", "UPDATE")
 
 EXTRACTORS_PLURAL = "modelextractors"
@@ -251,19 +254,13 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             return
         if state.admitter is None:
             raise kopf.AdmissionError("modelward is starting; retry shortly", code=503)
-        namespace = _request_namespace.get() or body.metadata.namespace
         try:
-            ctx = decode.from_object(
-                dict(body),
-                uid=_request_uid.get(),
-                operation=operation,
-                namespace=namespace,
-                namespace_labels=state.namespaces.get(namespace or "", {}),
-                dry_run=dryrun,
-                username=str(userinfo.get("username", "")),
-            )
+            ctx = _context(state, body, operation, dryrun, userinfo)
             decision = await state.admitter.admit(
-                ctx, state.policies.snapshot(), state.exceptions.snapshot()
+                ctx,
+                state.policies.snapshot(),
+                state.exceptions.snapshot(),
+                credentials=_credentials(ctx),
             )
         except errors.InputError as e:
             raise kopf.AdmissionError(e.user_message(), code=400) from None
@@ -288,7 +285,86 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
         registry=registry,
     )(cast(Any, validate))
 
+    async def mutate(
+        body: kopf.Body,
+        operation: str,
+        dryrun: bool,
+        patch: kopf.Patch,
+        userinfo: Mapping[str, Any],
+        **_: Any,
+    ) -> None:
+        # Pinning never denies: the validating webhook, which runs after it, decides. Only a
+        # runtime check that a policy asks for and that cannot be added denies here.
+        if operation not in ADMITTED_OPERATIONS or state.admitter is None:
+            return
+        if not registry_.supported(*registry_.group_kind(body), state.extractors):
+            return
+        policies = state.policies.snapshot()
+        pinning = state.settings.pin_digests
+        try:
+            ctx = _context(state, body, operation, dryrun, userinfo)
+            decision = await state.admitter.admit(
+                ctx,
+                policies,
+                state.exceptions.snapshot(),
+                pinning=pinning,
+                credentials=_credentials(ctx),
+            )
+        except Exception:
+            logger.exception("pinning failed; left unpinned", extra={"uid": _request_uid.get()})
+            return
+        try:
+            checks = runtimecheck.injections(
+                ctx.obj, decision, policies, image=state.settings.verifier_image
+            )
+        except errors.ModelwardError as e:
+            # A runtime check the policy asks for cannot be added: the object must not run.
+            raise kopf.AdmissionError(e.user_message(), code=403) from None
+        if checks:
+            patch.fns.append(
+                lambda raw: runtimecheck.apply(cast(MutableMapping[str, Any], raw), checks)
+            )
+        changes = pin.rewrites(ctx.obj, decision) if pinning else []
+        if changes:
+            patch.fns.append(lambda raw: pin.apply(cast(MutableMapping[str, Any], raw), changes))
+            logger.info(
+                "pinned",
+                extra={"uid": ctx.uid, "pinned": [".".join(map(str, c.path)) for c in changes]},
+            )
+
+    if settings.pin_digests or settings.verifier_image:
+        kopf.on.mutate(
+            _every_resource,
+            id=PIN_WEBHOOK_ID,
+            operations=["CREATE", "UPDATE"],
+            registry=registry,
+        )(cast(Any, mutate))
+
     return registry
+
+
+def _credentials(ctx: context.AdmissionContext) -> pullsecrets.PullSecretProvider | None:
+    """The workload's own pull Secrets, from its namespace only."""
+    if not ctx.namespace:
+        return None
+    return pullsecrets.PullSecretProvider(
+        ctx.namespace, pipeline_pullsecrets.pull_secret_refs(ctx.obj)
+    )
+
+
+def _context(
+    state: State, body: kopf.Body, operation: str, dryrun: bool, userinfo: Mapping[str, Any]
+) -> context.AdmissionContext:
+    namespace = _request_namespace.get() or body.metadata.namespace
+    return decode.from_object(
+        dict(body),
+        uid=_request_uid.get(),
+        operation=operation,
+        namespace=namespace,
+        namespace_labels=state.namespaces.get(namespace or "", {}),
+        dry_run=dryrun,
+        username=str(userinfo.get("username", "")),
+    )
 
 
 async def run(

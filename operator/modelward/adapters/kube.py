@@ -83,3 +83,21 @@ def patch_status(
         _custom().patch_namespaced_custom_object_status(
             group, version, namespace, plural, name, body, _content_type=merge
         )
+
+
+def read_secret_data(namespace: str, name: str) -> dict[str, bytes] | None:
+    """Every decoded key of a Secret, or None when it does not exist or cannot be read."""
+    try:
+        secret = _core().read_namespaced_secret(name, namespace)
+    except kubernetes.client.ApiException:
+        return None
+    return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
+
+
+def service_account_pull_secrets(namespace: str, name: str) -> list[str]:
+    """The `imagePullSecrets` names of a service account; none when it cannot be read."""
+    try:
+        account = _core().read_namespaced_service_account(name, namespace)
+    except kubernetes.client.ApiException:
+        return []
+    return [ref.name for ref in account.image_pull_secrets or [] if ref.name]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import json
 import pathlib
 import re
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +17,10 @@ import aiohttp
 from modelward import errors, streams
 from modelward.oci import media
 
+PULL_CREDENTIALS_HINT = (
+    "Give the workload an imagePullSecret (in its pod spec or its service account) "
+    "that can pull this repository"
+)
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -44,7 +50,12 @@ def sha256_digest(data: bytes) -> str:
 
 
 class RegistryClient:
-    """One registry, one session; bearer tokens are fetched on a 401 challenge and reused."""
+    """One registry, one session; bearer tokens are fetched on a 401 challenge and reused.
+
+    Token auth follows the distribution spec: the challenge names a realm and a service; the
+    token is asked for per repository scope, anonymously or with the basic credentials given,
+    and kept for later requests in that scope.
+    """
 
     def __init__(
         self,
@@ -144,7 +155,9 @@ class RegistryClient:
         self, repository: str, digest: str, artifact_type: str, *, ref: str | None = None
     ) -> list[dict[str, Any]]:
         """Descriptors of artifacts naming `digest` as subject: referrers API, else tag schema."""
-        url = f"{self._base}/{repository}/referrers/{digest}?artifactType={artifact_type}"
+        # Quoted: a media type's `+` would arrive as a space.
+        query = urllib.parse.urlencode({"artifactType": artifact_type})
+        url = f"{self._base}/{repository}/referrers/{digest}?{query}"
         async with await self._request(
             "GET", url, repository, headers={"Accept": media.OCI_INDEX}
         ) as resp:
@@ -210,7 +223,8 @@ class RegistryClient:
             hdrs["Authorization"] = self._tokens[scope]
         try:
             resp = await self._session.request(method, url, headers=hdrs, data=data)
-            if resp.status == 401 and "Authorization" not in hdrs:
+            # One new authorization per request: first contact, or a kept token that expired.
+            if resp.status == 401:
                 challenge = resp.headers.get("WWW-Authenticate", "")
                 resp.release()
                 self._tokens[scope] = await self._authorize(challenge, scope)
@@ -228,9 +242,11 @@ class RegistryClient:
         if scheme.lower() == "basic":
             if not self._credentials:
                 raise errors.SourceError(
-                    f"registry {self._registry} requires credentials", reason="Unauthorized"
+                    f"registry {self._registry} requires credentials",
+                    reason="Unauthorized",
+                    hint=PULL_CREDENTIALS_HINT,
                 )
-            return aiohttp.BasicAuth(*self._credentials).encode()
+            return _basic(self._credentials)
         if scheme.lower() != "bearer":
             raise errors.SourceError(
                 f"registry {self._registry} asks for unsupported auth {scheme!r}",
@@ -243,9 +259,9 @@ class RegistryClient:
                 f"registry {self._registry} sent no token realm", reason="Unauthorized"
             )
         query = {"scope": scope, **({"service": params["service"]} if "service" in params else {})}
-        auth = aiohttp.BasicAuth(*self._credentials) if self._credentials else None
+        headers = {"Authorization": _basic(self._credentials)} if self._credentials else {}
         try:
-            async with self._session.get(realm, params=query, auth=auth) as resp:
+            async with self._session.get(realm, params=query, headers=headers) as resp:
                 await _expect(resp, 200, "getting a registry token", None)
                 body = json.loads(await _read_limited(resp, 1024 * 1024, "the token", None))
         except aiohttp.ClientError as e:
@@ -258,6 +274,11 @@ class RegistryClient:
                 f"registry {self._registry} gave no token", reason="Unauthorized"
             )
         return f"Bearer {token}"
+
+
+def _basic(credentials: tuple[str, str]) -> str:
+    username, password = credentials
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 def _of_type(index: Mapping[str, Any], artifact_type: str) -> list[dict[str, Any]]:
@@ -275,7 +296,7 @@ async def _expect(resp: aiohttp.ClientResponse, status: int, what: str, ref: str
             f"the registry refused access while {what} (HTTP {resp.status})",
             reason="Unauthorized",
             ref=ref,
-            hint="Give the workload an imagePullSecret that can pull this repository",
+            hint=PULL_CREDENTIALS_HINT,
         )
     # 5xx and 429 are the registry being down or overloaded: an outage, not a bad reference.
     unavailable = resp.status >= 500 or resp.status == 429

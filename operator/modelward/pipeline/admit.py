@@ -19,7 +19,18 @@ import aiohttp
 from modelward import errors
 from modelward import settings as settings_
 from modelward.extractors import registry
-from modelward.pipeline import decide, exempt, extract, match, scan, storage, verify
+from modelward.pipeline import (
+    decide,
+    digests,
+    exempt,
+    extract,
+    fastpath,
+    match,
+    pin,
+    scan,
+    storage,
+    verify,
+)
 from modelward.policies import onerror, static
 from modelward.record import verdicts
 from modelward.sources import base, https, oci
@@ -83,9 +94,17 @@ class Admitter:
         ctx: context.AdmissionContext,
         policies: Sequence[policy.Policy],
         exempting: Sequence[exceptions.PolicyException] = (),
+        *,
+        pinning: bool = False,
+        credentials: base.CredentialProvider | None = None,
     ) -> evidence.Decision:
         """Decide on one object within the settings' deadline; a timeout is a denial.
-        `exempting` are the ModelPolicyExceptions that may waive policies for it."""
+
+        `exempting` are the ModelPolicyExceptions that may waive policies for it. `pinning`
+        says the caller rewrites verified `oci://` tags to their digests (the mutating
+        webhook): those references are then digest-bound as admitted. `credentials` are the
+        requesting workload's own (never another namespace's).
+        """
         started = time.monotonic()
         found = extract.extract_refs(ctx.obj, self.declared)
         results: list[evidence.RefResult] = []
@@ -95,7 +114,10 @@ class Admitter:
                     found = await asyncio.to_thread(self._resolve_storage, ctx, found)
                 results = list(
                     await asyncio.gather(
-                        *(self._evaluate(ctx, r, policies, exempting) for r in found)
+                        *(
+                            self._evaluate(ctx, r, policies, exempting, pinning, credentials)
+                            for r in found
+                        )
                     )
                 )
         except TimeoutError:
@@ -132,6 +154,8 @@ class Admitter:
         ref: refs.ModelRef,
         policies: Sequence[policy.Policy],
         exempting: Sequence[exceptions.PolicyException],
+        pinning: bool,
+        credentials: base.CredentialProvider | None,
     ) -> evidence.RefResult:
         governing = match.governing(policies, ctx, ref.uri, home_namespace=self.settings.namespace)
         if not governing:
@@ -150,7 +174,7 @@ class Admitter:
             governing = [p for p in governing if p.key not in checked]
             if not governing:
                 return evidence.RefResult(ref=ref, results=tuple(waived))
-            found = await self._evaluate(ctx, ref, governing, ())
+            found = await self._evaluate(ctx, ref, governing, (), pinning, credentials)
             return dataclasses.replace(found, results=found.results + tuple(waived))
         # Static authorities decide without fetching; the other policies verify signatures.
         decided = tuple(static.verdict(p, p.static) for p in governing if p.static is not None)
@@ -164,16 +188,27 @@ class Admitter:
             return evidence.RefResult(ref=ref, error=("Unverifiable", problem))
         lock = self._flights.setdefault(ref.uri, asyncio.Lock())
         async with lock:
-            result = await self._verify(ref, source, verifying)
+            will_pin = pinning and pin.pinnable(ref)
+            result = await self._verify(ref, source, verifying, will_pin, credentials)
         return dataclasses.replace(result, results=decided + result.results)
 
     async def _verify(
-        self, ref: refs.ModelRef, source: base.Source, governing: Sequence[policy.Policy]
+        self,
+        ref: refs.ModelRef,
+        source: base.Source,
+        governing: Sequence[policy.Policy],
+        will_pin: bool,
+        credentials: base.CredentialProvider | None,
     ) -> evidence.RefResult:
         self.settings.work_dir.mkdir(parents=True, exist_ok=True)
         workdir = pathlib.Path(tempfile.mkdtemp(prefix="ref-", dir=self.settings.work_dir))
         try:
-            ctx = base.FetchContext(session=self._session, settings=self.settings, workdir=workdir)
+            ctx = base.FetchContext(
+                session=self._session,
+                settings=self.settings,
+                workdir=workdir,
+                credentials=credentials,
+            )
             artifact = await source.open(ref, ctx)
             pinned = artifact.pinned
             results: dict[policy.PolicyKey, evidence.PolicyResult] = {}
@@ -181,18 +216,21 @@ class Admitter:
             for pol in governing:
                 bad = scan.known_bad(pol, pinned.digest, None) if pol.ready else None
                 cached = self.cache.get(pinned.digest, pol) if pol.ready else None
+                denial = digests.mutable_denial(pol, pinned, will_pin=will_pin)
                 if bad is not None:
                     results[pol.key] = bad
+                elif denial is not None:
+                    results[pol.key] = denial
                 elif cached is not None:
                     results[pol.key] = cached
                 elif not pol.ready:
                     results[pol.key] = _not_ready(pol)
                 else:
                     todo.append(pol)
+            fast = False
             if todo:
-                for pol, result in zip(
-                    todo, await self._check(artifact, todo, workdir), strict=True
-                ):
+                checked, fast = await self._check(artifact, todo, workdir, will_pin)
+                for pol, result in zip(todo, checked, strict=True):
                     results[pol.key] = result
                     # Only passes are remembered: a denial must end as soon as the model is
                     # signed, and a detached signature is not part of the content digest.
@@ -204,6 +242,8 @@ class Admitter:
                 pinned_uri=pinned.pinned_uri,
                 results=tuple(results[p.key] for p in governing),
                 cached=not todo,
+                mutable=pinned.mutable,
+                fast_path=fast,
             )
         except errors.ModelwardError as e:
             return evidence.RefResult(
@@ -215,8 +255,13 @@ class Admitter:
             await asyncio.to_thread(shutil.rmtree, workdir, True)
 
     async def _check(
-        self, artifact: base.Artifact, todo: Sequence[policy.Policy], workdir: pathlib.Path
-    ) -> list[evidence.PolicyResult]:
+        self,
+        artifact: base.Artifact,
+        todo: Sequence[policy.Policy],
+        workdir: pathlib.Path,
+        will_pin: bool,
+    ) -> tuple[list[evidence.PolicyResult], bool]:
+        """Each policy's verdict, and whether the digest-bound fast path spared the download."""
         uri = artifact.pinned.pinned_uri
         signatures = await artifact.signatures()
         bundle_paths = []
@@ -234,15 +279,18 @@ class Admitter:
             )
         files: Mapping[str, str] | None = None
         content = None
+        fast = False
         if any(verified.values()):
-            files = await artifact.files()
-            content = scan.ContentCheck(
-                workdir / base.MODEL_DIR,
-                files,
-                artifact.pinned.digest,
-                ref=uri,
-                bundles=bundle_paths,
-            )
+            files, fast = await fastpath.files(artifact, todo, will_pin=will_pin)
+            if not fast:
+                # Scanners read the downloaded files; the fast path has only digests.
+                content = scan.ContentCheck(
+                    workdir / base.MODEL_DIR,
+                    files,
+                    artifact.pinned.digest,
+                    ref=uri,
+                    bundles=bundle_paths,
+                )
 
         out = []
         for pol in todo:
@@ -250,7 +298,7 @@ class Admitter:
             if result.passed and content is not None:
                 result = await content.apply(pol, result)
             out.append(result)
-        return out
+        return out, fast
 
 
 def _verify_bundles(
@@ -287,6 +335,7 @@ def _judge(
             passed.append((authority, manifest.signer))
     names = tuple(a for a, _ in passed)
     if len(passed) >= pol.require_count:
+        signed = next(m for a, m in verified if a == names[0])
         return evidence.PolicyResult(
             policy=pol.key,
             mode=pol.mode,
@@ -295,6 +344,11 @@ def _judge(
             message="signature verified",
             authorities=names,
             signers=tuple(s for _, s in passed),
+            # Kept (and cached) only where a runtime check will need them.
+            files=tuple(sorted(verify.covered(signed, files or {}).items()))
+            if pol.runtime_check
+            else (),
+            ignored=signed.ignore_paths if pol.runtime_check else (),
         )
     if mismatches:
         authority, error = mismatches[0]
@@ -349,6 +403,7 @@ def _log(ctx: context.AdmissionContext, decision: evidence.Decision, seconds: fl
                     "field": r.ref.field_path,
                     "digest": r.digest,
                     "cached": r.cached,
+                    "fast_path": r.fast_path,
                     "error": r.error[0] if r.error else None,
                     "policies": {x.policy.display: x.reason for x in r.results},
                     "exceptions": [

@@ -30,6 +30,8 @@ def _ref(ref: evidence.RefResult) -> dict[str, Any]:
         "digest": ref.digest,
         "pinnedUri": ref.pinned_uri,
         "cached": ref.cached,
+        "mutable": ref.mutable,
+        "fastPath": ref.fast_path,
         "unmatched": ref.unmatched,
         "error": {"reason": ref.error[0], "message": ref.error[1]} if ref.error else None,
         "policies": [

@@ -11,7 +11,8 @@ from modelward.structs import evidence
 SIGNATURE_FILES = frozenset({"model.sig"})
 
 
-def _ignored(path: str, ignore: tuple[str, ...]) -> bool:
+def ignored(path: str, ignore: tuple[str, ...]) -> bool:
+    """Whether `path` is outside what a signature covers: a signature file or an ignored path."""
     return path in SIGNATURE_FILES or any(
         path == p or path.startswith(p.rstrip("/") + "/") for p in ignore
     )
@@ -27,7 +28,7 @@ def compare(signed: evidence.SignedManifest, files: Mapping[str, str], *, ref: s
             ref=ref,
             hint="Sign with model_signing's default file serialization (sha256)",
         )
-    actual = {p: d for p, d in files.items() if not _ignored(p, signed.ignore_paths)}
+    actual = {p: d for p, d in files.items() if not ignored(p, signed.ignore_paths)}
     expected = dict(signed.files)
     if set(expected) == {"."}:
         # A single file was signed: its manifest names it ".", whatever the file is called.
@@ -48,3 +49,8 @@ def compare(signed: evidence.SignedManifest, files: Mapping[str, str], *, ref: s
     extra = sorted(set(actual) - set(expected))
     if extra:
         raise errors.DigestMismatch(f"file '{extra[0]}' is not covered by the signature", ref=ref)
+
+
+def covered(signed: evidence.SignedManifest, files: Mapping[str, str]) -> dict[str, str]:
+    """The files a passing comparison checked: all but signature files and ignored paths."""
+    return {p: d for p, d in files.items() if not ignored(p, signed.ignore_paths)}

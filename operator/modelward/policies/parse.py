@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from modelward import errors
+from modelward.policies import digest, keyless, onerror, runtime, static
 from modelward.policies import globs as globs_
-from modelward.policies import keyless, onerror, static
 from modelward.policies import scan as scan_
 from modelward.structs import policy
 
@@ -50,6 +50,8 @@ def parse_policy(
         match_ = _match(spec.get("match"))
         globs = _globs(spec.get("models"))
         on_error = onerror.parse(spec.get("onError"))
+        require_digest = digest.require_digest(spec)
+        runtime_check = runtime.runtime_check(spec)
     except errors.PolicyError as e:
         return _broken(key, e.reason, e.message, mode=mode)
     try:
@@ -85,6 +87,8 @@ def parse_policy(
             globs=globs,
             authorities=(),
             on_error=on_error,
+            require_digest=require_digest,
+            runtime_check=runtime_check,
             error_reason=e.reason,
             error_message=e.message,
         )
@@ -98,6 +102,8 @@ def parse_policy(
         on_error=on_error,
         scan=scan,
         known_bad=known_bad,
+        require_digest=require_digest,
+        runtime_check=runtime_check,
     )
 
 

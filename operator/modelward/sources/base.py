@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import aiohttp
 
@@ -76,6 +76,16 @@ class Artifact(Protocol):
     async def files(self) -> Mapping[str, str]:
         """Download the model into `FetchContext.model_dir`; map each file's POSIX path
         (relative to it) to its sha256 hex digest."""
+        ...
+
+
+@runtime_checkable
+class DigestBound(Protocol):
+    """An artifact whose files are content-addressed by the runtime that fetches them."""
+
+    async def bound_files(self) -> Mapping[str, str]:
+        """Like `files`, but each file stored as one blob (ORAS, ModelPack raw layers) is known
+        by that blob's digest, which the runtime checks what it pulls against: not downloaded."""
         ...
 
 

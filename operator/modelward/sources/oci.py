@@ -1,28 +1,19 @@
-"""`oci://` models: ORAS-style artifacts, one file per layer, signatures inside or as referrers."""
+"""`oci://` models: ORAS artifacts, CNCF ModelPack artifacts and KServe modelcar images;
+signatures inside the artifact, as OCI 1.1 referrers, or at the cosign-style tag."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Mapping
-from typing import Any
 
 from modelward import errors
 from modelward.oci import client as oci_client
-from modelward.oci import media
+from modelward.oci import index, layout, media, tarlayers
 from modelward.oci import reference as oci_reference
-from modelward.sources import base, paths
+from modelward.sources import base
 from modelward.structs import refs
 
 PARALLEL_BLOBS = 4
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Layer:
-    path: str
-    digest: str
-    size: int
-    media_type: str
 
 
 class OciArtifact:
@@ -35,13 +26,15 @@ class OciArtifact:
         client: oci_client.RegistryClient,
         reference: oci_reference.Reference,
         manifest_digest: str,
-        layers: list[Layer],
+        packaging: layout.Packaging,
+        layers: list[layout.Layer],
         ctx: base.FetchContext,
     ) -> None:
         self._pinned = pinned
         self._client = client
         self._reference = reference
         self._manifest_digest = manifest_digest
+        self.packaging = packaging
         self._layers = layers
         self._ctx = ctx
 
@@ -50,7 +43,7 @@ class OciArtifact:
         return self._pinned
 
     @property
-    def layers(self) -> list[Layer]:
+    def layers(self) -> list[layout.Layer]:
         return list(self._layers)
 
     async def signatures(self) -> list[base.Signature]:
@@ -96,35 +89,69 @@ class OciArtifact:
                 out.append(base.Signature(origin, data))
         return out
 
-    async def files(self) -> Mapping[str, str]:
-        limits = self._ctx.settings.limits
+    def _model_layers(self) -> list[layout.Layer]:
         model = [layer for layer in self._layers if layer.path != media.IN_ARTIFACT_SIGNATURE]
+        total = sum(layer.size for layer in model)
+        limit = self._ctx.settings.limits.max_artifact_bytes
+        if total > limit:
+            raise errors.ArtifactLimitError(
+                f"the model has {total} bytes, over the limit of {limit}",
+                ref=self._pinned.pinned_uri,
+            )
+        return model
+
+    async def bound_files(self) -> Mapping[str, str]:
+        """Files stored as is are known by their layer digest, which the runtime checks every
+        byte it pulls against: only archives are read."""
+        return await self._files(read_raw=False)
+
+    async def files(self) -> Mapping[str, str]:
+        return await self._files(read_raw=True)
+
+    async def _files(self, *, read_raw: bool) -> Mapping[str, str]:
+        model = self._model_layers()
         semaphore = asyncio.Semaphore(PARALLEL_BLOBS)
         root = self._ctx.model_dir
+        blobs = self._ctx.workdir / "blobs"
+        uri = self._pinned.pinned_uri
 
-        async def pull(layer: Layer) -> tuple[str, str]:
+        async def pull(layer: layout.Layer) -> str:
+            target = root / layer.path if layer.path else blobs / layer.digest.replace(":", "-")
             async with semaphore:
                 written = await self._client.blob_to_file(
                     self._reference.repository,
                     layer.digest,
-                    root / layer.path,
+                    target,
                     max_bytes=max(layer.size, 0),
-                    ref=self._pinned.pinned_uri,
+                    ref=uri,
                 )
             if written.size != layer.size:
                 raise errors.DigestMismatch(
-                    f"layer {layer.path} has {written.size} bytes, the manifest says {layer.size}",
-                    ref=self._pinned.pinned_uri,
+                    f"layer {layer.digest} has {written.size} bytes, the manifest says "
+                    f"{layer.size}",
+                    ref=uri,
                 )
-            return layer.path, written.sha256
+            return written.sha256
 
-        total = sum(layer.size for layer in model)
-        if total > limits.max_artifact_bytes:
-            raise errors.ArtifactLimitError(
-                f"the model has {total} bytes, over the limit of {limits.max_artifact_bytes}",
-                ref=self._pinned.pinned_uri,
-            )
-        return dict(await asyncio.gather(*(pull(layer) for layer in model)))
+        async def digest_of(layer: layout.Layer) -> str:
+            if layer.path is not None and not read_raw:
+                return layer.digest.removeprefix("sha256:")
+            return await pull(layer)
+
+        digests = await asyncio.gather(*(digest_of(layer) for layer in model))
+        # A download also unpacks archives into the model directory, where scanners read
+        # every file; the fast path only hashes them.
+        tree = tarlayers.Tree(self._ctx.settings.limits, uri, dest=root if read_raw else None)
+        overlay = self.packaging is layout.Packaging.MODELCAR
+        # Layers stack in manifest order, as the runtime applies them.
+        for layer, digest in zip(model, digests, strict=True):
+            if layer.path is not None:
+                tree.add(layer.path, digest, layer.size, replace=overlay)
+                continue
+            blob = blobs / layer.digest.replace(":", "-")
+            await asyncio.to_thread(tarlayers.apply, blob, layer, tree, uri)
+            await asyncio.to_thread(blob.unlink)
+        return dict(tree.files)
 
 
 class OciSource:
@@ -134,10 +161,12 @@ class OciSource:
 
     async def open(self, ref: refs.ModelRef, ctx: base.FetchContext) -> OciArtifact:
         reference = oci_reference.parse(ref.uri)
+        login = await ctx.credentials.lookup("oci", reference.registry) if ctx.credentials else None
         client = oci_client.RegistryClient(
             ctx.session,
             reference.registry,
             insecure=reference.registry in ctx.settings.insecure_registries,
+            credentials=_login(login),
             max_manifest_bytes=ctx.settings.limits.max_manifest_bytes,
         )
         top = await client.manifest(reference.repository, reference.identifier, ref=ref.uri)
@@ -149,72 +178,30 @@ class OciSource:
         )
         manifest = top
         if top.media_type in media.INDEX_TYPES:
-            child = _choose_child(top.json(), ref.uri)
+            child = index.choose(top.json(), ref.uri)
             manifest = await client.manifest(reference.repository, child, ref=pinned.pinned_uri)
-        layers = _layers(manifest.json(), pinned.pinned_uri, ctx.settings.limits.max_files)
+            if manifest.media_type in media.INDEX_TYPES:
+                raise errors.UnsupportedReference(
+                    "the image index points at another index",
+                    ref=pinned.pinned_uri,
+                    hint="Reference the model's manifest by its digest",
+                )
+        packaging, layers = layout.layers(
+            manifest.json(), pinned.pinned_uri, ctx.settings.limits.max_files
+        )
         return OciArtifact(
             pinned=pinned,
             client=client,
             reference=reference,
             manifest_digest=manifest.digest,
+            packaging=packaging,
             layers=layers,
             ctx=ctx,
         )
 
 
-def _choose_child(index: Mapping[str, Any], uri: str) -> str:
-    manifests = [m for m in index.get("manifests") or [] if isinstance(m, dict)]
-    for m in manifests:
-        platform = m.get("platform") or {}
-        if platform.get("os") in (None, "linux") and platform.get("architecture") in (
-            None,
-            "amd64",
-        ):
-            return str(m.get("digest"))
-    if manifests:
-        return str(manifests[0].get("digest"))
-    raise errors.ResolveError("the image index lists no manifests", reason="EmptyIndex", ref=uri)
-
-
-def _layers(manifest: Mapping[str, Any], uri: str, max_files: int) -> list[Layer]:
-    raw = manifest.get("layers")
-    if not isinstance(raw, list):
-        raise errors.ResolveError("the manifest has no layers", reason="MalformedManifest", ref=uri)
-    if len(raw) > max_files:
-        raise errors.ArtifactLimitError(
-            f"the artifact has {len(raw)} layers, over the limit of {max_files}", ref=uri
-        )
-    layers = []
-    seen: set[str] = set()
-    for i, layer in enumerate(raw):
-        if not isinstance(layer, dict):
-            raise errors.ResolveError(
-                f"layer {i} is malformed", reason="MalformedManifest", ref=uri
-            )
-        title = (layer.get("annotations") or {}).get(media.TITLE)
-        if not isinstance(title, str):
-            raise errors.UnsupportedReference(
-                f"layer {i} ({layer.get('mediaType')}) has no {media.TITLE} annotation; "
-                "only ORAS-style artifacts with one file per layer are verified",
-                ref=uri,
-                hint="Push the model with `oras push` so that each file is one titled layer",
-            )
-        path = str(paths.safe_relative(title, ref=uri))
-        if path in seen:
-            raise errors.ResolveError(
-                f"file {path!r} appears twice in the manifest", reason="MalformedManifest", ref=uri
-            )
-        seen.add(path)
-        digest, size = layer.get("digest"), layer.get("size")
-        if (
-            not isinstance(digest, str)
-            or not digest.startswith("sha256:")
-            or not isinstance(size, int)
-        ):
-            raise errors.ResolveError(
-                f"layer {path!r} lacks a sha256 digest or size", reason="MalformedManifest", ref=uri
-            )
-        layers.append(
-            Layer(path=path, digest=digest, size=size, media_type=str(layer.get("mediaType", "")))
-        )
-    return layers
+def _login(found: base.Credentials | None) -> tuple[str, str] | None:
+    if found is None:
+        return None
+    username, password = found.values.get("username"), found.values.get("password")
+    return (username, password) if username and password is not None else None

@@ -37,6 +37,10 @@ class PolicyResult:
     on_error: policy_.OnError = policy_.OnError.DENY
     # (namespace/name, owner) of the ModelPolicyException that waived this policy.
     exception: tuple[str, str] | None = None
+    # On a pass: the files the signature covers, (path, sha256 hex), and the paths it leaves
+    # out; what a runtime check of the mounted model compares against.
+    files: tuple[tuple[str, str], ...] = ()
+    ignored: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -44,7 +48,9 @@ class RefResult:
     """Everything decided about one reference in one request.
 
     `error` holds a reason code and message when the reference could not be evaluated at all
-    (unresolvable, source down, deadline); `unmatched` when no policy governs it.
+    (unresolvable, source down, deadline); `unmatched` when no policy governs it. `mutable`
+    says the reference as written could name other bytes later (a tag); `fast_path` that the
+    files were judged by their content-addressed layer digests, without a download.
     """
 
     ref: refs.ModelRef
@@ -56,6 +62,8 @@ class RefResult:
     cached: bool = False
     # The strictest onError of the policies governing the reference, for `error`.
     on_error: policy_.OnError = policy_.OnError.DENY
+    mutable: bool = False
+    fast_path: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -131,6 +131,10 @@ class Policy:
     authorities: tuple[Authority, ...]
     require_count: int = 1
     on_error: OnError = OnError.DENY
+    # Deny references that could name other bytes tomorrow (tags, branches, plain URLs).
+    require_digest: bool = False
+    # Verify the mounted model again in the pod, from an init container the mutating webhook adds.
+    runtime_check: bool = False
     # A policy that failed to load keeps its match and globs so that the references it governs
     # are denied with its problem, never silently admitted.
     error_reason: str = ""
@@ -143,7 +147,8 @@ class Policy:
         """A fingerprint of everything a verdict depends on. Keys read from Secrets change
         without a new generation, so cached verdicts are keyed by this too."""
         digest = hashlib.sha256()
-        for part in (self.mode, self.on_error, str(self.require_count), *self.globs):
+        flags = f"{self.require_digest:d}{self.runtime_check:d}"
+        for part in (self.mode, self.on_error, str(self.require_count), flags, *self.globs):
             digest.update(part.encode() + b"\0")
         for authority in self.authorities:
             digest.update(f"{authority.name}\0{authority.type}\0".encode() + authority.pem + b"\0")
@@ -159,7 +164,8 @@ class Policy:
 
     @property
     def needs_content(self) -> bool:
-        """True when the policy reads the model's bytes (scanning), not only its signature."""
+        """True when the policy reads the model's bytes (scanning), not only its signature:
+        the digest-bound fast path then steps aside and the model is downloaded."""
         return self.scan is not None
 
     @property

@@ -1,0 +1,72 @@
+"""Which pods get a verifier init container, where, and with what."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from modelward import errors
+from modelward.pipeline import extract, runtimecheck
+from modelward.structs import evidence, policy
+
+KEY = policy.PolicyKey("ClusterModelPolicy", None, "p", "u", 1)
+CHECKED = policy.Policy(KEY, policy.Mode.ENFORCE, policy.Match(), ("**",), (), runtime_check=True)
+FILES = (("w.bin", "ab" * 32),)
+
+
+def deployment() -> dict[str, Any]:
+    spec = {
+        "containers": [{"name": "c", "image": "server:1"}],
+        "volumes": [
+            {"name": "scratch", "emptyDir": {}},
+            {"name": "weights", "image": {"reference": "reg.example/m@sha256:" + "0" * 64}},
+        ],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {"template": {"spec": spec}},
+    }
+
+
+def decision(obj: dict[str, Any], *, files: tuple[tuple[str, str], ...] = FILES) -> Any:
+    (ref,) = extract.extract_refs(obj)
+    result = evidence.PolicyResult(KEY, policy.Mode.ENFORCE, True, "Verified", "", files=files)
+    return evidence.Decision(True, "", (), (evidence.RefResult(ref=ref, results=(result,)),))
+
+
+def test_verifier_goes_into_the_pod_template() -> None:
+    obj = deployment()
+    changes = runtimecheck.injections(obj, decision(obj), [CHECKED], image="mw:1")
+    body = copy.deepcopy(obj)
+    runtimecheck.apply(body, changes)
+    (init,) = body["spec"]["template"]["spec"]["initContainers"]
+    assert init["volumeMounts"] == [
+        {"name": "weights", "mountPath": "/modelward/models/1", "readOnly": True}
+    ]
+    assert json.loads(init["env"][0]["value"]) == {"files": dict(FILES), "ignore": []}
+
+
+@pytest.mark.parametrize(
+    ("policies", "image"),
+    [
+        ([CHECKED], ""),
+        ([policy.Policy(KEY, policy.Mode.ENFORCE, policy.Match(), ("**",), ())], "mw:1"),
+    ],
+)
+def test_nothing_without_an_image_or_a_policy_asking(
+    policies: list[policy.Policy], image: str
+) -> None:
+    obj = deployment()
+    assert runtimecheck.injections(obj, decision(obj), policies, image=image) == []
+
+
+def test_too_many_files_is_an_error() -> None:
+    obj = deployment()
+    many = tuple((f"shard-{i:06d}", "ab" * 32) for i in range(4000))
+    with pytest.raises(errors.UnsupportedReference, match="too many files"):
+        runtimecheck.injections(obj, decision(obj, files=many), [CHECKED], image="mw:1")
