@@ -313,7 +313,17 @@ SCENARIOS: dict[str, tuple[dict[str, Any], Callable[[list[Manifest]], None]]] = 
         },
         check_extra_rules,
     ),
-    "pin-digests": ({"webhook": {"mutate": {"pinDigests": True}}}, check_pin_digests),
+    "pin-digests": (
+        {
+            "webhook": {
+                "mutate": {"pinDigests": True},
+                "extraRules": [
+                    {"apiGroups": ["ml.example.com"], "apiVersions": ["v1"], "resources": ["jobs"]}
+                ],
+            }
+        },
+        check_pin_digests,
+    ),
     "runtime-checks": ({"webhook": {"mutate": {"runtimeChecks": True}}}, check_runtime_checks),
     "customised": (
         {
