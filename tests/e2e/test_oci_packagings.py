@@ -3,6 +3,7 @@ unsigned and wrong signer; files hidden or added by later layers; hostile layers
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 from modelward.pipeline import admit, decode
 from modelward.policies import parse
-from modelward.structs import evidence, policy
+from modelward.structs import evidence, policy, scanning
 from tests.fixtures import models, ocipackagings, ocipush, signing, tarballs
 from tests.fixtures.registry import CountingProxy, Registry
 from tests.fixtures.settings import make_settings
@@ -158,3 +159,34 @@ async def test_model_inside_an_image_index(  # type: ignore[no-untyped-def]
     decision = await decide(registry.host, f"oci://{registry.host}/{repo}:multi", key, tmp_path)
     assert not decision.allowed
     assert decision.reason == "AmbiguousIndex"
+
+
+# A protocol-0 pickle that calls os.system when loaded.
+EVIL_PICKLE = b"cos\nsystem\n(S'id'\ntR."
+
+
+@pytest.mark.parametrize("kind", ["modelcar", "modelpack-tar"])
+async def test_scanning_reads_files_unpacked_from_tar_layers(  # type: ignore[no-untyped-def]
+    registry: Registry, tmp_path, bert_model, key, kind
+) -> None:
+    # Signed as it is: only a scanner, which must see the file inside the tar layer, denies it.
+    (bert_model / "extra.pkl").write_bytes(EVIL_PICKLE)
+    sig = signing.sign_with_key(bert_model, key, tmp_path / "sig" / "model.sig")
+    pushed = push(kind, registry, bert_model)
+    ocipush.attach_referrer(registry, pushed.repo, pushed.descriptor, sig)
+    uri = f"oci://{registry.host}/{pushed.repo}@{pushed.digest}"
+    assert (await decide(registry.host, uri, key, tmp_path)).allowed
+    scanning_policy = dataclasses.replace(make_policy(key), scan=scanning.ScanPolicy())
+    settings = make_settings(
+        work_dir=tmp_path / "work", insecure_registries=frozenset({registry.host})
+    )
+    obj: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "ml", "annotations": {"modelward.io/models": uri}},
+        "spec": {},
+    }
+    async with admit.running(settings) as admitter:
+        decision = await admitter.admit(decode.from_object(obj), [scanning_policy])
+    assert not decision.allowed
+    assert "extra.pkl" in decision.message

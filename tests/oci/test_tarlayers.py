@@ -106,3 +106,19 @@ def test_not_a_tar_and_zstd(tmp_path: pathlib.Path) -> None:
         tarlayers.apply(
             junk, layout.Layer("sha256:1", 1, "t", archive=layout.Archive.ZSTD), tree, None
         )
+
+
+def test_with_a_destination_the_disk_holds_what_was_hashed(tmp_path: pathlib.Path) -> None:
+    dest = tmp_path / "model"
+    tree = tarlayers.Tree(Limits(), None, dest=dest)
+    layers = [
+        [("models/a.bin", b"old"), ("models/gone.bin", b"x")],
+        [("models/a.bin", b"new"), ("models/.wh.gone.bin", b"")],
+    ]
+    for i, entries in enumerate(layers):
+        path = tarballs.write(tmp_path / f"{i}.tar", entries)
+        layer = layout.Layer(f"sha256:{i}", 0, "t", archive=layout.Archive.TAR, root="models")
+        tarlayers.apply(path, layer, tree, None)
+    assert tree.files == {"a.bin": sha(b"new")}
+    assert sorted(p.name for p in dest.rglob("*")) == ["a.bin"]
+    assert (dest / "a.bin").read_bytes() == b"new"
