@@ -17,7 +17,7 @@ import yaml
 import modelward
 from modelward import errors, logs
 from modelward import settings as settings_
-from modelward.adapters import scan_cli
+from modelward.adapters import scan_cli, verify_cli
 from modelward.extractors import declared
 from modelward.pipeline import admit, decode, respond
 from modelward.policies import parse, trustroot_index, trustroots
@@ -214,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_cmd_refs)
     scan_cli.add_parser(sub)
 
+    verify_cli.add_parser(sub, load_policies)
+
     p = sub.add_parser("operator", help="run the Kopf operator and its webhook")
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(fn=_cmd_operator)
@@ -224,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("version", help="print the version")
     p.set_defaults(fn=_cmd_version)
+    parser.add_argument("--version", action="version", version=f"modelward {modelward.__version__}")
     return parser
 
 
