@@ -45,6 +45,9 @@ class Settings:
     webhook_host: str | None = None
     tls_cert: pathlib.Path | None = None
     tls_key: pathlib.Path | None = None
+    # Metrics, liveness and readiness (adapters/probes.py); port 0 picks a free one.
+    metrics_addr: str = "0.0.0.0"  # noqa: S104
+    metrics_port: int = 8080
     insecure_registries: frozenset[str] = frozenset()
     ca_bundle: pathlib.Path | None = None
     work_dir: pathlib.Path = dataclasses.field(
@@ -83,9 +86,11 @@ class Settings:
         try:
             timeout = float(get("TIMEOUT_SECONDS") or base.timeout_seconds)
             port = int(get("WEBHOOK_PORT") or base.webhook_port)
+            metrics_port = int(get("METRICS_PORT") or base.metrics_port)
         except ValueError:
             raise errors.InputError(
-                "MODELWARD_TIMEOUT_SECONDS and MODELWARD_WEBHOOK_PORT must be numbers",
+                "MODELWARD_TIMEOUT_SECONDS, MODELWARD_WEBHOOK_PORT and MODELWARD_METRICS_PORT "
+                "must be numbers",
                 reason="InvalidSettings",
             ) from None
         insecure = get("INSECURE_REGISTRIES") or ""
@@ -98,6 +103,8 @@ class Settings:
             webhook_host=get("WEBHOOK_HOST"),
             tls_cert=path("TLS_CERT"),
             tls_key=path("TLS_KEY"),
+            metrics_addr=get("METRICS_ADDR") or base.metrics_addr,
+            metrics_port=metrics_port,
             insecure_registries=frozenset(h.strip() for h in insecure.split(",") if h.strip()),
             ca_bundle=path("CA_BUNDLE"),
             work_dir=path("WORK_DIR") or base.work_dir,

@@ -19,10 +19,11 @@ from typing import Any, cast
 import aiohttp
 import aiohttp.web
 import kopf
+import kubernetes
 
 from modelward import errors
 from modelward import settings as settings_
-from modelward.adapters import kopf_exceptions, kopf_trust, kube
+from modelward.adapters import kopf_exceptions, kopf_trust, kube, probes
 from modelward.extractors import declared
 from modelward.extractors import registry as registry_
 from modelward.extractors import status as extractor_status
@@ -65,12 +66,16 @@ class State:
     extractors: declared.DeclaredIndex = dataclasses.field(default_factory=declared.DeclaredIndex)
     admitter: admit.Admitter | None = None
     session: aiohttp.ClientSession | None = None
+    health: probes.Health = dataclasses.field(default_factory=probes.Health)
+    probe_server: probes.ProbeServer | None = None
 
 
 class WebhookServer(kopf.WebhookServer):
     """Kopf's server, with malformed reviews refused as 400s and the request's namespace and
     uid kept for the handler (Kopf passes neither; Pods made by controllers carry no
     metadata.namespace)."""
+
+    health: probes.Health | None = None
 
     async def __call__(self, fn: Any) -> AsyncIterator[Any]:
         async def checked(request: Any, **kwargs: Any) -> Any:
@@ -83,6 +88,8 @@ class WebhookServer(kopf.WebhookServer):
             return await fn(request, **kwargs)
 
         async for config in super().__call__(checked):
+            if self.health is not None:
+                self.health.webhook = True  # Kopf yields the config once the server listens
             yield config
 
     @staticmethod
@@ -137,7 +144,7 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
         settings.posting.level = logging.WARNING
         logging.getLogger("kopf.objects").addFilter(_quiet_denials)
         settings.persistence.finalizer = f"{GROUP}/finalizer"
-        settings.admission.server = WebhookServer(
+        server = WebhookServer(
             addr=state.settings.webhook_addr,
             port=state.settings.webhook_port,
             host=state.settings.webhook_host,
@@ -145,6 +152,12 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             pkeyfile=state.settings.tls_key,
             context=server_context(),
         )
+        server.health = state.health
+        settings.admission.server = server
+        state.probe_server = probes.ProbeServer(
+            state.health, addr=state.settings.metrics_addr, port=state.settings.metrics_port
+        )
+        await state.probe_server.start()
         state.session = admit.new_session()
         state.admitter = admit.Admitter(
             state.settings,
@@ -153,11 +166,24 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             secrets=kube.read_secret,
             declared=state.extractors,
         )
+        state.health.pipeline = True
+
+    @kopf.on.startup(registry=registry)
+    async def load_policies(**_: Any) -> None:
+        # The index is filled from the API before the replica reports ready, so that no
+        # admission is judged without the policies that govern it; Kopf retries on failure.
+        try:
+            await asyncio.to_thread(_load_policies, state)
+        except kubernetes.client.ApiException as e:
+            raise kopf.TemporaryError(f"cannot list policies (HTTP {e.status})", delay=5) from e
+        state.health.policies = True
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
         if state.session is not None:
             await state.session.close()
+        if state.probe_server is not None:
+            await state.probe_server.stop()
 
     @kopf.on.event("", "v1", "namespaces", registry=registry)
     def namespace_event(
@@ -289,6 +315,16 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
     )(cast(Any, validate))
 
     return registry
+
+
+def _load_policies(state: State) -> None:
+    for plural in POLICY_PLURALS:
+        for obj in kube.list_objects(GROUP, VERSION, plural):
+            state.policies.put(
+                parse.parse_policy(
+                    obj, secrets=kube.read_secret, home_namespace=state.settings.namespace
+                )
+            )
 
 
 async def run(

@@ -21,7 +21,7 @@ from modelward import settings as settings_
 from modelward.extractors import registry
 from modelward.pipeline import decide, exempt, extract, match, scan, storage, verify
 from modelward.policies import onerror, static
-from modelward.record import verdicts
+from modelward.record import metrics, verdicts
 from modelward.sources import base, https, oci
 from modelward.structs import context, evidence, exceptions, policy, refs
 from modelward.trust import base as trust
@@ -112,7 +112,9 @@ class Admitter:
                 for r in found
             ]
         decision = decide.decide(ctx, results, no_match=self.settings.no_match)
-        _log(ctx, decision, time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        _log(ctx, decision, elapsed)
+        metrics.observe_decision(ctx, decision, elapsed)
         return decision
 
     def _resolve_storage(
@@ -190,9 +192,9 @@ class Admitter:
                 else:
                     todo.append(pol)
             if todo:
-                for pol, result in zip(
-                    todo, await self._check(artifact, todo, workdir), strict=True
-                ):
+                with metrics.verifying(ref.scheme):
+                    checked = await self._check(artifact, todo, workdir)
+                for pol, result in zip(todo, checked, strict=True):
                     results[pol.key] = result
                     # Only passes are remembered: a denial must end as soon as the model is
                     # signed, and a detached signature is not part of the content digest.
