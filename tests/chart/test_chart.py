@@ -112,6 +112,7 @@ def check_default(docs: list[Manifest]) -> None:
             "ClusterRole",
             "ClusterRoleBinding",
             "Service",
+            "Service",  # metrics
             "Deployment",
             "PodDisruptionBudget",
             "ValidatingWebhookConfiguration",
@@ -164,9 +165,16 @@ def check_default(docs: list[Manifest]) -> None:
         "capabilities": {"drop": ["ALL"]},
         "seccompProfile": {"type": "RuntimeDefault"},
     }
-    assert operator["ports"] == [{"name": "https", "containerPort": 8443, "protocol": "TCP"}]
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert operator[probe]["tcpSocket"] == {"port": "https"}
+    assert operator["ports"] == [
+        {"name": "https", "containerPort": 8443, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 8080, "protocol": "TCP"},
+    ]
+    for probe, path in [
+        ("startupProbe", "/healthz"),
+        ("readinessProbe", "/readyz"),
+        ("livenessProbe", "/healthz"),
+    ]:
+        assert operator[probe]["httpGet"] == {"path": path, "port": "metrics"}
     assert operator["resources"] == {
         "requests": {"cpu": "100m", "memory": "256Mi"},
         "limits": {"memory": "1Gi"},
@@ -176,6 +184,7 @@ def check_default(docs: list[Manifest]) -> None:
         "MODELWARD_NO_MATCH": "deny",
         "MODELWARD_TIMEOUT_SECONDS": "10",
         "MODELWARD_WEBHOOK_PORT": "8443",
+        "MODELWARD_METRICS_PORT": "8080",
         "MODELWARD_TLS_CERT": "/etc/modelward/tls/tls.crt",
         "MODELWARD_TLS_KEY": "/etc/modelward/tls/tls.key",
         "MODELWARD_WORK_DIR": "/tmp/modelward",
@@ -193,8 +202,12 @@ def check_default(docs: list[Manifest]) -> None:
     assert spread["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
     assert spread["podAffinityTerm"]["labelSelector"]["matchLabels"] == SELECTOR
 
-    service = only(docs, "Service")
-    assert service["metadata"]["name"] == hook["clientConfig"]["service"]["name"]
+    (service,) = [
+        d
+        for d in docs
+        if d["kind"] == "Service"
+        and d["metadata"]["name"] == hook["clientConfig"]["service"]["name"]
+    ]
     assert service["spec"]["selector"] == SELECTOR
     assert service["spec"]["ports"] == [
         {"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"}
@@ -256,7 +269,7 @@ def check_customised(docs: list[Manifest]) -> None:
         "app.kubernetes.io/name": "modelward",
         "app.kubernetes.io/instance": "modelward",
     }
-    assert {doc["metadata"]["name"] for doc in docs} == {NAMESPACE, "mw", "mw-tls"}
+    assert {doc["metadata"]["name"] for doc in docs} == {NAMESPACE, "mw", "mw-tls", "mw-metrics"}
     assert webhook(docs)["clientConfig"]["service"]["name"] == "mw"
     assert excluded_namespaces(docs) == ["kube-system", "monitoring", NAMESPACE]
     assert only(docs, "PodDisruptionBudget")["spec"]["minAvailable"] == "50%"
