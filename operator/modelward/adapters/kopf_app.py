@@ -23,7 +23,7 @@ import kubernetes
 
 from modelward import errors
 from modelward import settings as settings_
-from modelward.adapters import kopf_exceptions, kopf_trust, kube, probes
+from modelward.adapters import events, kopf_exceptions, kopf_trust, kube, probes
 from modelward.extractors import declared
 from modelward.extractors import registry as registry_
 from modelward.extractors import status as extractor_status
@@ -68,6 +68,7 @@ class State:
     session: aiohttp.ClientSession | None = None
     health: probes.Health = dataclasses.field(default_factory=probes.Health)
     probe_server: probes.ProbeServer | None = None
+    events: events.Poster | None = None
 
 
 class WebhookServer(kopf.WebhookServer):
@@ -189,14 +190,14 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
     def namespace_event(
         event: Mapping[str, Any], name: str, labels: Mapping[str, str], **_: Any
     ) -> None:
+        if state.events is None:
+            state.events = events.Poster()  # Kopf's event queue is visible in object handlers
         if event.get("type") == "DELETED":
             state.namespaces.pop(name, None)
         else:
             state.namespaces[name] = dict(labels)
 
-    async def policy_changed(
-        body: kopf.Body, patch: kopf.Patch, logger: logging.Logger, **_: Any
-    ) -> None:
+    async def policy_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
         pol = await asyncio.to_thread(
             parse.parse_policy,
             dict(body),
@@ -212,8 +213,15 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
         )
         if update is not None:
             patch.status.update(update)
+        transition = events.policy_transition(pol, body.get("status"))
+        if transition is not None:
+            state.events = state.events or events.Poster()
+            state.events.post(body, transition)
         if not pol.ready:
-            logger.warning(f"Policy is not ready: {pol.error_reason}: {pol.error_message}")
+            logger.warning(
+                "policy is not ready",
+                extra={"policy": pol.name, "reason": pol.error_reason, "error": pol.error_message},
+            )
 
     async def policy_event(event: Mapping[str, Any], body: kopf.Body, **_: Any) -> None:
         # A watch event, not an on.delete handler: those need a finalizer on every policy,
@@ -303,6 +311,14 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             ) from None
         warnings.extend(decision.warnings)
         if not decision.allowed:
+            if not dryrun and state.events is not None:
+                state.events.denied(
+                    dict(body),
+                    operation=operation,
+                    namespace=namespace,
+                    kind=ctx.kind,
+                    message=decision.message,
+                )
             raise kopf.AdmissionError(decision.message, code=403)
 
     # Every kind: the webhook's rules (the chart's) choose what is sent, and a kind declared by a
