@@ -45,6 +45,11 @@ class Settings:
     webhook_host: str | None = None
     tls_cert: pathlib.Path | None = None
     tls_key: pathlib.Path | None = None
+    # When set, the operator makes and renews the webhook's certificates in this Secret of its
+    # namespace (for Service `service_name`) and patches the CA into these configurations.
+    tls_secret: str | None = None
+    service_name: str = "modelward"
+    webhook_configurations: tuple[str, ...] = ()
     # Metrics, liveness and readiness (adapters/probes.py); port 0 picks a free one.
     metrics_addr: str = "0.0.0.0"  # noqa: S104
     metrics_port: int = 8080
@@ -94,6 +99,7 @@ class Settings:
                 reason="InvalidSettings",
             ) from None
         insecure = get("INSECURE_REGISTRIES") or ""
+        configurations = get("WEBHOOK_CONFIGURATIONS") or ""
         return cls(
             namespace=get("NAMESPACE") or base.namespace,
             no_match=no_match,
@@ -103,6 +109,9 @@ class Settings:
             webhook_host=get("WEBHOOK_HOST"),
             tls_cert=path("TLS_CERT"),
             tls_key=path("TLS_KEY"),
+            tls_secret=get("TLS_SECRET"),
+            service_name=get("SERVICE_NAME") or base.service_name,
+            webhook_configurations=tuple(c.strip() for c in configurations.split(",") if c.strip()),
             metrics_addr=get("METRICS_ADDR") or base.metrics_addr,
             metrics_port=metrics_port,
             insecure_registries=frozenset(h.strip() for h in insecure.split(",") if h.strip()),

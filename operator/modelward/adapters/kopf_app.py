@@ -11,6 +11,7 @@ import dataclasses
 import datetime
 import json
 import logging
+import pathlib
 import ssl
 import threading
 from collections.abc import AsyncIterator, Mapping
@@ -23,7 +24,7 @@ import kubernetes
 
 from modelward import errors
 from modelward import settings as settings_
-from modelward.adapters import events, kopf_exceptions, kopf_trust, kube, probes
+from modelward.adapters import events, kopf_exceptions, kopf_trust, kube, probes, webhook_tls
 from modelward.extractors import declared
 from modelward.extractors import registry as registry_
 from modelward.extractors import status as extractor_status
@@ -69,6 +70,7 @@ class State:
     health: probes.Health = dataclasses.field(default_factory=probes.Health)
     probe_server: probes.ProbeServer | None = None
     events: events.Poster | None = None
+    tls_task: asyncio.Task[None] | None = None
 
 
 class WebhookServer(kopf.WebhookServer):
@@ -145,13 +147,15 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
         settings.posting.level = logging.WARNING
         logging.getLogger("kopf.objects").addFilter(_quiet_denials)
         settings.persistence.finalizer = f"{GROUP}/finalizer"
+        context = server_context()
+        certfile, pkeyfile = await _webhook_certificates(state, context)
         server = WebhookServer(
             addr=state.settings.webhook_addr,
             port=state.settings.webhook_port,
             host=state.settings.webhook_host,
-            certfile=state.settings.tls_cert,
-            pkeyfile=state.settings.tls_key,
-            context=server_context(),
+            certfile=certfile,
+            pkeyfile=pkeyfile,
+            context=context,
         )
         server.health = state.health
         settings.admission.server = server
@@ -185,6 +189,8 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             await state.session.close()
         if state.probe_server is not None:
             await state.probe_server.stop()
+        if state.tls_task is not None:
+            state.tls_task.cancel()
 
     @kopf.on.event("", "v1", "namespaces", registry=registry)
     def namespace_event(
@@ -331,6 +337,28 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
     )(cast(Any, validate))
 
     return registry
+
+
+async def _webhook_certificates(
+    state: State, context: ssl.SSLContext
+) -> tuple[pathlib.Path | None, pathlib.Path | None]:
+    """The certificate files to serve: given ones, or the operator's own (made, renewed and
+    reloaded into `context` by a background task) when a TLS Secret is configured."""
+    settings = state.settings
+    if settings.tls_secret is None:
+        return settings.tls_cert, settings.tls_key
+    target = webhook_tls.Target(
+        namespace=settings.namespace,
+        secret=settings.tls_secret,
+        service=settings.service_name,
+        webhook_configurations=settings.webhook_configurations,
+        extra_names=(settings.webhook_host,) if settings.webhook_host else (),
+    )
+    serving = webhook_tls.Serving(settings.work_dir / "tls")
+    await webhook_tls.reconcile(target, serving)
+    serving.context = context
+    state.tls_task = asyncio.create_task(webhook_tls.keep_current(target, serving))
+    return serving.cert_path, serving.key_path
 
 
 def _load_policies(state: State) -> None:

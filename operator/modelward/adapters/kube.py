@@ -21,6 +21,11 @@ def _core() -> kubernetes.client.CoreV1Api:
     return kubernetes.client.CoreV1Api()
 
 
+def core() -> kubernetes.client.CoreV1Api:
+    """The shared core API client."""
+    return _core()
+
+
 @functools.cache
 def _custom() -> kubernetes.client.CustomObjectsApi:
     _core()  # loads the configuration
