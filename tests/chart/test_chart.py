@@ -108,7 +108,8 @@ def check_default(docs: list[Manifest]) -> None:
     assert sorted(kinds(docs)) == sorted(
         [
             "ServiceAccount",
-            "Secret",
+            "Role",  # the operator's own TLS Secret (tls.mode=operator)
+            "RoleBinding",
             "ClusterRole",
             "ClusterRoleBinding",
             "Service",
@@ -185,15 +186,18 @@ def check_default(docs: list[Manifest]) -> None:
         "MODELWARD_TIMEOUT_SECONDS": "10",
         "MODELWARD_WEBHOOK_PORT": "8443",
         "MODELWARD_METRICS_PORT": "8080",
-        "MODELWARD_TLS_CERT": "/etc/modelward/tls/tls.crt",
-        "MODELWARD_TLS_KEY": "/etc/modelward/tls/tls.key",
+        "MODELWARD_TLS_SECRET": "modelward-tls",
+        "MODELWARD_SERVICE_NAME": "modelward",
+        "MODELWARD_WEBHOOK_CONFIGURATIONS": "modelward",
         "MODELWARD_WORK_DIR": "/tmp/modelward",
         "TMPDIR": "/tmp/modelward",
     }
+    # The operator makes its own certificate: nothing to mount, caBundle patched in later.
     mounts = {m["name"]: m for m in operator["volumeMounts"]}
     volumes = {v["name"]: v for v in spec["volumes"]}
-    assert mounts["tls"] == {"name": "tls", "mountPath": "/etc/modelward/tls", "readOnly": True}
-    assert volumes["tls"]["secret"]["secretName"] == only(docs, "Secret")["metadata"]["name"]
+    assert "tls" not in mounts
+    assert "tls" not in volumes
+    assert "caBundle" not in hook["clientConfig"]
     assert mounts["work"]["mountPath"] == "/tmp/modelward"
     assert volumes["work"] == {"name": "work", "emptyDir": {"sizeLimit": "20Gi"}}
     (spread,) = spec["affinity"]["podAntiAffinity"][
@@ -325,6 +329,7 @@ SCENARIOS: dict[str, tuple[dict[str, Any], Callable[[list[Manifest]], None]]] = 
             "tolerations": [{"key": "dedicated", "operator": "Exists"}],
             "affinity": {"nodeAffinity": CUSTOM_NODE_AFFINITY},
             "priorityClassName": "system-cluster-critical",
+            "tls": {"mode": "helm"},
         },
         check_customised,
     ),
@@ -412,12 +417,15 @@ def test_cluster_role_is_least_privilege(helm: Helm) -> None:
         *{(g, "events", v) for g in ("", "events.k8s.io") for v in ("create", "patch")},
         ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
         ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
+        # tls.mode=operator: its own webhook configuration's caBundle, by name.
+        ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "get"),
+        ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "patch"),
     }
     assert granted == expected
 
 
 def test_tls_material_is_consistent(helm: Helm) -> None:
-    docs = rendered(helm, "default")
+    docs = helm.render({"tls": {"mode": "helm"}})
     secret = only(docs, "Secret")
     assert secret["type"] == "kubernetes.io/tls"
     data = {key: base64.b64decode(value) for key, value in secret["data"].items()}
@@ -447,7 +455,7 @@ def test_tls_material_is_consistent(helm: Helm) -> None:
 
 
 def test_tls_validity_follows_values(helm: Helm) -> None:
-    secret = only(helm.render({"tls": {"validityDays": 90}}), "Secret")
+    secret = only(helm.render({"tls": {"mode": "helm", "validityDays": 90}}), "Secret")
     leaf = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
     expected = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=90)
     assert abs(leaf.not_valid_after_utc - expected) < datetime.timedelta(days=1)
