@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import datetime
 import pathlib
 import threading
@@ -15,7 +16,7 @@ import pytest
 from cryptography import x509
 
 from modelward import certs
-from modelward.adapters import kopf_app
+from modelward.adapters import kopf_app, webhook_tls
 from modelward.adapters import kube as kube_adapter
 from modelward.settings import Settings
 from tests.e2e.test_operator import isvc, response
@@ -152,3 +153,30 @@ async def test_expiring_certificates_are_renewed(
     assert material.cert != expiring.cert
     assert material.ca != expiring.ca
     assert material.not_after - expiring.not_after > datetime.timedelta(days=300)
+
+
+def _race(target: webhook_tls.Target, replicas: int) -> list[certs.Material]:
+    now = datetime.datetime.now(datetime.UTC)
+    barrier = threading.Barrier(replicas)
+
+    def replica() -> certs.Material:
+        barrier.wait(timeout=WAIT)
+        return webhook_tls.ensure_secret(target, now=now)
+
+    with concurrent.futures.ThreadPoolExecutor(replicas) as pool:
+        return list(pool.map(lambda _: replica(), range(replicas)))
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["create", "renew"])
+def test_racing_replicas_end_with_one_certificate(
+    kube_api: KubeApi, request: pytest.FixtureRequest, existing: bool
+) -> None:
+    if existing:
+        request.getfixturevalue("expiring")
+    kube_adapter.reset()
+    target = webhook_tls.Target(NAMESPACE, SECRET, "modelward", extra_names=("127.0.0.1",))
+    results = _race(target, replicas=4)
+    stored = secret_material(kube_api)
+    # Every replica serves what the Secret holds: the writes lost to the winner were adopted.
+    assert {m.cert for m in results} == {stored.cert}
+    kube_adapter.reset()
