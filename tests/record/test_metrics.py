@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pathlib
+
 from prometheus_client import generate_latest
 
+from modelward.pipeline import scan
 from modelward.record import metrics
 from modelward.structs import context, evidence, policy, refs
 
@@ -71,3 +74,11 @@ def test_every_exported_metric_is_in_the_registry_served() -> None:
         for family in metric.describe():
             suffix = "_total" if family.type == "counter" else ""
             assert f"# TYPE {family.name}{suffix} {family.type}" in served
+
+
+async def test_a_scan_is_timed(bert_model: pathlib.Path) -> None:
+    files = [p.relative_to(bert_model).as_posix() for p in bert_model.rglob("*") if p.is_file()]
+    name = "modelward_scan_duration_seconds_count"
+    before = sample(name, scanner="builtin")
+    await scan.scan_model(bert_model, files, ref="oci://r/bert:1")
+    assert sample(name, scanner="builtin") - before == 1
