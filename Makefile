@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := operator
 
-.PHONY: bootstrap demo test unit lint reformat manifests bench soak
+.PHONY: bootstrap demo test unit lint reformat manifests bench soak chart image
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -39,3 +39,21 @@ soak: bootstrap
 	HYPOTHESIS_PROFILE=soak $(PY) -m pytest -q -o timeout=1800 tests/pipeline/test_decode_hostile.py \
 		tests/oci/test_reference_hostile.py tests/policies/test_parse_hostile.py
 	MODELWARD_LOAD_REQUESTS=10000 $(PY) -m pytest -q -o timeout=1800 tests/e2e/test_load.py
+
+# make chart REGISTRY=HOST[:PORT] [PLAIN_HTTP=1]: package charts/modelward and push it as an
+# OCI artifact to oci://REGISTRY/charts/modelward, installable with
+# `helm install modelward oci://REGISTRY/charts/modelward --version X`.
+HELM ?= .cache/tools/helm4/helm
+CHART_DIR ?= .cache/chart
+chart:
+	@test -n "$(REGISTRY)" || { echo "make chart: set REGISTRY=HOST[:PORT]" >&2; exit 2; }
+	@test -x "$(HELM)" || scripts/install-helm.sh
+	@mkdir -p "$(CHART_DIR)"
+	@version=$$(sed -n 's/^version: *//p' charts/modelward/Chart.yaml); \
+	"$(HELM)" package charts/modelward --destination "$(CHART_DIR)" >/dev/null && \
+	"$(HELM)" push "$(CHART_DIR)/modelward-$$version.tgz" "oci://$(REGISTRY)/charts" \
+		$(if $(PLAIN_HTTP),--plain-http,)
+
+# make image [IMAGE=NAME:TAG]: build the operator image with buildah (scripts/image.sh).
+image:
+	@scripts/image.sh $(IMAGE)

@@ -45,6 +45,14 @@ class Settings:
     webhook_host: str | None = None
     tls_cert: pathlib.Path | None = None
     tls_key: pathlib.Path | None = None
+    # When set, the operator makes and renews the webhook's certificates in this Secret of its
+    # namespace (for Service `service_name`) and patches the CA into these configurations.
+    tls_secret: str | None = None
+    service_name: str = "modelward"
+    webhook_configurations: tuple[str, ...] = ()
+    # Metrics, liveness and readiness (adapters/probes.py); port 0 picks a free one.
+    metrics_addr: str = "0.0.0.0"  # noqa: S104
+    metrics_port: int = 8080
     insecure_registries: frozenset[str] = frozenset()
     ca_bundle: pathlib.Path | None = None
     work_dir: pathlib.Path = dataclasses.field(
@@ -88,9 +96,11 @@ class Settings:
         try:
             timeout = float(get("TIMEOUT_SECONDS") or base.timeout_seconds)
             port = int(get("WEBHOOK_PORT") or base.webhook_port)
+            metrics_port = int(get("METRICS_PORT") or base.metrics_port)
         except ValueError:
             raise errors.InputError(
-                "MODELWARD_TIMEOUT_SECONDS and MODELWARD_WEBHOOK_PORT must be numbers",
+                "MODELWARD_TIMEOUT_SECONDS, MODELWARD_WEBHOOK_PORT and MODELWARD_METRICS_PORT "
+                "must be numbers",
                 reason="InvalidSettings",
             ) from None
         insecure = get("INSECURE_REGISTRIES") or ""
@@ -99,6 +109,7 @@ class Settings:
             raise errors.InputError(
                 "MODELWARD_PIN_DIGESTS must be true or false", reason="InvalidSettings"
             )
+        configurations = get("WEBHOOK_CONFIGURATIONS") or ""
         return cls(
             namespace=get("NAMESPACE") or base.namespace,
             no_match=no_match,
@@ -108,6 +119,11 @@ class Settings:
             webhook_host=get("WEBHOOK_HOST"),
             tls_cert=path("TLS_CERT"),
             tls_key=path("TLS_KEY"),
+            tls_secret=get("TLS_SECRET"),
+            service_name=get("SERVICE_NAME") or base.service_name,
+            webhook_configurations=tuple(c.strip() for c in configurations.split(",") if c.strip()),
+            metrics_addr=get("METRICS_ADDR") or base.metrics_addr,
+            metrics_port=metrics_port,
             insecure_registries=frozenset(h.strip() for h in insecure.split(",") if h.strip()),
             ca_bundle=path("CA_BUNDLE"),
             work_dir=path("WORK_DIR") or base.work_dir,

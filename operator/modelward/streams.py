@@ -12,6 +12,7 @@ from typing import BinaryIO
 import aiohttp
 
 from modelward import errors
+from modelward.record import metrics
 
 # Large batches keep the thread hand-offs rare; sha256 releases the GIL on them, so several
 # downloads hash on several cores at once.
@@ -47,6 +48,7 @@ async def to_file(
         try:
             async for chunk in chunks:
                 size += len(chunk)
+                metrics.fetched(len(chunk))
                 if size > max_bytes:
                     raise errors.ArtifactLimitError(
                         f"{what} is larger than the limit of {max_bytes} bytes", ref=ref

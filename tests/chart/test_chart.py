@@ -109,10 +109,12 @@ def check_default(docs: list[Manifest]) -> None:
     assert sorted(kinds(docs)) == sorted(
         [
             "ServiceAccount",
-            "Secret",
+            "Role",  # the operator's own TLS Secret (tls.mode=operator)
+            "RoleBinding",
             "ClusterRole",
             "ClusterRoleBinding",
             "Service",
+            "Service",  # metrics
             "Deployment",
             "PodDisruptionBudget",
             "ValidatingWebhookConfiguration",
@@ -165,9 +167,16 @@ def check_default(docs: list[Manifest]) -> None:
         "capabilities": {"drop": ["ALL"]},
         "seccompProfile": {"type": "RuntimeDefault"},
     }
-    assert operator["ports"] == [{"name": "https", "containerPort": 8443, "protocol": "TCP"}]
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert operator[probe]["tcpSocket"] == {"port": "https"}
+    assert operator["ports"] == [
+        {"name": "https", "containerPort": 8443, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 8080, "protocol": "TCP"},
+    ]
+    for probe, path in [
+        ("startupProbe", "/healthz"),
+        ("readinessProbe", "/readyz"),
+        ("livenessProbe", "/healthz"),
+    ]:
+        assert operator[probe]["httpGet"] == {"path": path, "port": "metrics"}
     assert operator["resources"] == {
         "requests": {"cpu": "100m", "memory": "256Mi"},
         "limits": {"memory": "1Gi"},
@@ -178,15 +187,19 @@ def check_default(docs: list[Manifest]) -> None:
         "MODELWARD_TIMEOUT_SECONDS": "10",
         "MODELWARD_PIN_DIGESTS": "false",
         "MODELWARD_WEBHOOK_PORT": "8443",
-        "MODELWARD_TLS_CERT": "/etc/modelward/tls/tls.crt",
-        "MODELWARD_TLS_KEY": "/etc/modelward/tls/tls.key",
+        "MODELWARD_METRICS_PORT": "8080",
+        "MODELWARD_TLS_SECRET": "modelward-tls",
+        "MODELWARD_SERVICE_NAME": "modelward",
+        "MODELWARD_WEBHOOK_CONFIGURATIONS": "modelward",
         "MODELWARD_WORK_DIR": "/tmp/modelward",
         "TMPDIR": "/tmp/modelward",
     }
+    # The operator makes its own certificate: nothing to mount, caBundle patched in later.
     mounts = {m["name"]: m for m in operator["volumeMounts"]}
     volumes = {v["name"]: v for v in spec["volumes"]}
-    assert mounts["tls"] == {"name": "tls", "mountPath": "/etc/modelward/tls", "readOnly": True}
-    assert volumes["tls"]["secret"]["secretName"] == only(docs, "Secret")["metadata"]["name"]
+    assert "tls" not in mounts
+    assert "tls" not in volumes
+    assert "caBundle" not in hook["clientConfig"]
     assert mounts["work"]["mountPath"] == "/tmp/modelward"
     assert volumes["work"] == {"name": "work", "emptyDir": {"sizeLimit": "20Gi"}}
     (spread,) = spec["affinity"]["podAntiAffinity"][
@@ -195,8 +208,12 @@ def check_default(docs: list[Manifest]) -> None:
     assert spread["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
     assert spread["podAffinityTerm"]["labelSelector"]["matchLabels"] == SELECTOR
 
-    service = only(docs, "Service")
-    assert service["metadata"]["name"] == hook["clientConfig"]["service"]["name"]
+    (service,) = [
+        d
+        for d in docs
+        if d["kind"] == "Service"
+        and d["metadata"]["name"] == hook["clientConfig"]["service"]["name"]
+    ]
     assert service["spec"]["selector"] == SELECTOR
     assert service["spec"]["ports"] == [
         {"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"}
@@ -235,7 +252,8 @@ def check_pin_digests(docs: list[Manifest]) -> None:
     (hook,) = only(docs, "MutatingWebhookConfiguration")["webhooks"]
     validating = webhook(docs)
     assert hook["clientConfig"]["service"]["path"] == "/pin"
-    assert hook["clientConfig"]["caBundle"] == validating["clientConfig"]["caBundle"]
+    # The same CA: rendered into both (tls.mode helm), or patched into both by the operator.
+    assert hook["clientConfig"].get("caBundle") == validating["clientConfig"].get("caBundle")
     # Pinning sees exactly what validation sees.
     for field in ("rules", "namespaceSelector", "failurePolicy", "timeoutSeconds", "sideEffects"):
         assert hook[field] == validating[field], field
@@ -276,7 +294,7 @@ def check_customised(docs: list[Manifest]) -> None:
         "app.kubernetes.io/name": "modelward",
         "app.kubernetes.io/instance": "modelward",
     }
-    assert {doc["metadata"]["name"] for doc in docs} == {NAMESPACE, "mw", "mw-tls"}
+    assert {doc["metadata"]["name"] for doc in docs} == {NAMESPACE, "mw", "mw-tls", "mw-metrics"}
     assert webhook(docs)["clientConfig"]["service"]["name"] == "mw"
     assert excluded_namespaces(docs) == ["kube-system", "monitoring", NAMESPACE]
     assert only(docs, "PodDisruptionBudget")["spec"]["minAvailable"] == "50%"
@@ -344,6 +362,7 @@ SCENARIOS: dict[str, tuple[dict[str, Any], Callable[[list[Manifest]], None]]] = 
             "tolerations": [{"key": "dedicated", "operator": "Exists"}],
             "affinity": {"nodeAffinity": CUSTOM_NODE_AFFINITY},
             "priorityClassName": "system-cluster-critical",
+            "tls": {"mode": "helm"},
         },
         check_customised,
     ),
@@ -432,12 +451,15 @@ def test_cluster_role_is_least_privilege(helm: Helm) -> None:
         *{(g, "events", v) for g in ("", "events.k8s.io") for v in ("create", "patch")},
         ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
         ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
+        # tls.mode=operator: its own webhook configuration's caBundle, by name.
+        ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "get"),
+        ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "patch"),
     }
     assert granted == expected
 
 
 def test_tls_material_is_consistent(helm: Helm) -> None:
-    docs = rendered(helm, "default")
+    docs = helm.render({"tls": {"mode": "helm"}})
     secret = only(docs, "Secret")
     assert secret["type"] == "kubernetes.io/tls"
     data = {key: base64.b64decode(value) for key, value in secret["data"].items()}
@@ -467,7 +489,7 @@ def test_tls_material_is_consistent(helm: Helm) -> None:
 
 
 def test_tls_validity_follows_values(helm: Helm) -> None:
-    secret = only(helm.render({"tls": {"validityDays": 90}}), "Secret")
+    secret = only(helm.render({"tls": {"mode": "helm", "validityDays": 90}}), "Secret")
     leaf = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
     expected = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=90)
     assert abs(leaf.not_valid_after_utc - expected) < datetime.timedelta(days=1)

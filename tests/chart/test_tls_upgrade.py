@@ -1,4 +1,4 @@
-"""On upgrade the chart keeps the webhook's TLS Secret, until it nears expiry.
+"""With tls.mode=helm, upgrades keep the webhook's TLS Secret until it nears expiry.
 
 `lookup` only reads a cluster during a server-side dry run, so these tests point Helm at the
 Kubernetes emulator (tests/fixtures/kube.py) holding the Secret a previous install left.
@@ -85,7 +85,7 @@ def leave_secret(cluster: KubeApi, not_after: str | None) -> dict[str, str]:
 def upgrade(helm: Helm, cluster: KubeApi, home: pathlib.Path) -> list[Manifest]:
     """What an upgrade would apply, rendered against the cluster."""
     out = helm.run(
-        "template", "modelward", str(CHART), "--namespace", NAMESPACE,
+        "template", "modelward", str(CHART), "--namespace", NAMESPACE, "--set", "tls.mode=helm",
         "--dry-run=server", "--disable-openapi-validation",
         "--kubeconfig", str(cluster.kubeconfig),
         home=home,

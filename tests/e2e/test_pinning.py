@@ -132,9 +132,10 @@ async def test_runtime_check_adds_a_verifier_init_container(  # type: ignore[no-
     # What the init container runs, on the model as it would be mounted.
     (variable,) = init["env"]
     monkeypatch.setenv(variable["name"], variable["value"])
-    assert cli.main(["verify", str(bert_model)]) == cli.EXIT_ADMITTED
+    command, _, *options = init["args"]  # the mount path swapped for the model's directory
+    assert cli.main([command, str(bert_model), *options]) == cli.EXIT_ADMITTED
     tampered = models.tampered_copy(bert_model, tmp_path / "tampered")
-    assert cli.main(["verify", str(tampered)]) == cli.EXIT_DENIED
+    assert cli.main([command, str(tampered), *options]) == cli.EXIT_DENIED
 
     # A reinvoked webhook does not add it twice; the validating webhook admits the result.
     again = response(await operator.review(after, path="/pin"))

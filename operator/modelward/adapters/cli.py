@@ -7,7 +7,6 @@ import asyncio
 import dataclasses
 import json
 import logging
-import os
 import pathlib
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,9 +17,9 @@ import yaml
 import modelward
 from modelward import errors, logs
 from modelward import settings as settings_
-from modelward.adapters import scan_cli
+from modelward.adapters import scan_cli, verify_cli
 from modelward.extractors import declared
-from modelward.pipeline import admit, decode, mounted, respond
+from modelward.pipeline import admit, decode, respond
 from modelward.policies import parse, trustroot_index, trustroots
 from modelward.structs import context, evidence, policy
 
@@ -168,20 +167,6 @@ def _cmd_refs(args: argparse.Namespace) -> int:
     return EXIT_ADMITTED
 
 
-def _cmd_verify(args: argparse.Namespace) -> int:
-    text = os.environ.get(args.expected_env)
-    if text is None:
-        raise errors.InputError(f"the environment variable {args.expected_env} is not set")
-    expected, ignore = mounted.parse_expected(text)
-    try:
-        count = mounted.check(pathlib.Path(args.path), expected, ignore)
-    except (errors.VerificationFailed, errors.FetchError) as e:
-        print(f"modelward: DENY {args.path}: {e.user_message()}", file=sys.stderr)
-        return EXIT_DENIED
-    print(f"modelward: ok {args.path}: {count} files match the signed model")
-    return EXIT_ADMITTED
-
-
 def _cmd_operator(args: argparse.Namespace) -> int:
     from modelward.adapters import kopf_app  # Kopf is heavy; only the operator needs it
 
@@ -229,14 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_cmd_refs)
     scan_cli.add_parser(sub)
 
-    p = sub.add_parser("verify", help="compare a mounted model with the signed files")
-    p.add_argument("path", help="the model directory as mounted")
-    p.add_argument(
-        "--expected-env",
-        default="MODELWARD_EXPECTED",
-        help="environment variable holding the signed files as JSON",
-    )
-    p.set_defaults(fn=_cmd_verify)
+    verify_cli.add_parser(sub, load_policies)
 
     p = sub.add_parser("operator", help="run the Kopf operator and its webhook")
     p.add_argument("--log-level", default="INFO")
@@ -248,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("version", help="print the version")
     p.set_defaults(fn=_cmd_version)
+    parser.add_argument("--version", action="version", version=f"modelward {modelward.__version__}")
     return parser
 
 

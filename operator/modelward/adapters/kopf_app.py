@@ -11,6 +11,7 @@ import dataclasses
 import datetime
 import json
 import logging
+import pathlib
 import ssl
 import threading
 from collections.abc import AsyncIterator, Mapping, MutableMapping
@@ -19,10 +20,19 @@ from typing import Any, cast
 import aiohttp
 import aiohttp.web
 import kopf
+import kubernetes
 
 from modelward import errors
 from modelward import settings as settings_
-from modelward.adapters import kopf_exceptions, kopf_trust, kube, pullsecrets
+from modelward.adapters import (
+    events,
+    kopf_exceptions,
+    kopf_trust,
+    kube,
+    probes,
+    pullsecrets,
+    webhook_tls,
+)
 from modelward.extractors import declared
 from modelward.extractors import registry as registry_
 from modelward.extractors import status as extractor_status
@@ -68,12 +78,18 @@ class State:
     extractors: declared.DeclaredIndex = dataclasses.field(default_factory=declared.DeclaredIndex)
     admitter: admit.Admitter | None = None
     session: aiohttp.ClientSession | None = None
+    health: probes.Health = dataclasses.field(default_factory=probes.Health)
+    probe_server: probes.ProbeServer | None = None
+    events: events.Poster | None = None
+    tls_task: asyncio.Task[None] | None = None
 
 
 class WebhookServer(kopf.WebhookServer):
     """Kopf's server, with malformed reviews refused as 400s and the request's namespace and
     uid kept for the handler (Kopf passes neither; Pods made by controllers carry no
     metadata.namespace)."""
+
+    health: probes.Health | None = None
 
     async def __call__(self, fn: Any) -> AsyncIterator[Any]:
         async def checked(request: Any, **kwargs: Any) -> Any:
@@ -86,6 +102,8 @@ class WebhookServer(kopf.WebhookServer):
             return await fn(request, **kwargs)
 
         async for config in super().__call__(checked):
+            if self.health is not None:
+                self.health.webhook = True  # Kopf yields the config once the server listens
             yield config
 
     @staticmethod
@@ -140,14 +158,22 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
         settings.posting.level = logging.WARNING
         logging.getLogger("kopf.objects").addFilter(_quiet_denials)
         settings.persistence.finalizer = f"{GROUP}/finalizer"
-        settings.admission.server = WebhookServer(
+        context = server_context()
+        certfile, pkeyfile = await _webhook_certificates(state, context)
+        server = WebhookServer(
             addr=state.settings.webhook_addr,
             port=state.settings.webhook_port,
             host=state.settings.webhook_host,
-            certfile=state.settings.tls_cert,
-            pkeyfile=state.settings.tls_key,
-            context=server_context(),
+            certfile=certfile,
+            pkeyfile=pkeyfile,
+            context=context,
         )
+        server.health = state.health
+        settings.admission.server = server
+        state.probe_server = probes.ProbeServer(
+            state.health, addr=state.settings.metrics_addr, port=state.settings.metrics_port
+        )
+        await state.probe_server.start()
         state.session = admit.new_session()
         state.admitter = admit.Admitter(
             state.settings,
@@ -156,24 +182,39 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             secrets=kube.read_secret,
             declared=state.extractors,
         )
+        state.health.pipeline = True
+
+    @kopf.on.startup(registry=registry)
+    async def load_policies(**_: Any) -> None:
+        # The index is filled from the API before the replica reports ready, so that no
+        # admission is judged without the policies that govern it; Kopf retries on failure.
+        try:
+            await asyncio.to_thread(_load_policies, state)
+        except kubernetes.client.ApiException as e:
+            raise kopf.TemporaryError(f"cannot list policies (HTTP {e.status})", delay=5) from e
+        state.health.policies = True
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
         if state.session is not None:
             await state.session.close()
+        if state.probe_server is not None:
+            await state.probe_server.stop()
+        if state.tls_task is not None:
+            state.tls_task.cancel()
 
     @kopf.on.event("", "v1", "namespaces", registry=registry)
     def namespace_event(
         event: Mapping[str, Any], name: str, labels: Mapping[str, str], **_: Any
     ) -> None:
+        if state.events is None:
+            state.events = events.Poster()  # Kopf's event queue is visible in object handlers
         if event.get("type") == "DELETED":
             state.namespaces.pop(name, None)
         else:
             state.namespaces[name] = dict(labels)
 
-    async def policy_changed(
-        body: kopf.Body, patch: kopf.Patch, logger: logging.Logger, **_: Any
-    ) -> None:
+    async def policy_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
         pol = await asyncio.to_thread(
             parse.parse_policy,
             dict(body),
@@ -189,8 +230,15 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
         )
         if update is not None:
             patch.status.update(update)
+        transition = events.policy_transition(pol, body.get("status"))
+        if transition is not None:
+            state.events = state.events or events.Poster()
+            state.events.post(body, transition)
         if not pol.ready:
-            logger.warning(f"Policy is not ready: {pol.error_reason}: {pol.error_message}")
+            logger.warning(
+                "policy is not ready",
+                extra={"policy": pol.name, "reason": pol.error_reason, "error": pol.error_message},
+            )
 
     async def policy_event(event: Mapping[str, Any], body: kopf.Body, **_: Any) -> None:
         # A watch event, not an on.delete handler: those need a finalizer on every policy,
@@ -274,6 +322,14 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             ) from None
         warnings.extend(decision.warnings)
         if not decision.allowed:
+            if not dryrun and state.events is not None:
+                state.events.denied(
+                    dict(body),
+                    operation=operation,
+                    namespace=ctx.namespace,
+                    kind=ctx.kind,
+                    message=decision.message,
+                )
             raise kopf.AdmissionError(decision.message, code=403)
 
     # Every kind: the webhook's rules (the chart's) choose what is sent, and a kind declared by a
@@ -365,6 +421,38 @@ def _context(
         dry_run=dryrun,
         username=str(userinfo.get("username", "")),
     )
+
+
+async def _webhook_certificates(
+    state: State, context: ssl.SSLContext
+) -> tuple[pathlib.Path | None, pathlib.Path | None]:
+    """The certificate files to serve: given ones, or the operator's own (made, renewed and
+    reloaded into `context` by a background task) when a TLS Secret is configured."""
+    settings = state.settings
+    if settings.tls_secret is None:
+        return settings.tls_cert, settings.tls_key
+    target = webhook_tls.Target(
+        namespace=settings.namespace,
+        secret=settings.tls_secret,
+        service=settings.service_name,
+        webhook_configurations=settings.webhook_configurations,
+        extra_names=(settings.webhook_host,) if settings.webhook_host else (),
+    )
+    serving = webhook_tls.Serving(settings.work_dir / "tls")
+    await webhook_tls.reconcile(target, serving)
+    serving.context = context
+    state.tls_task = asyncio.create_task(webhook_tls.keep_current(target, serving))
+    return serving.cert_path, serving.key_path
+
+
+def _load_policies(state: State) -> None:
+    for plural in POLICY_PLURALS:
+        for obj in kube.list_objects(GROUP, VERSION, plural):
+            state.policies.put(
+                parse.parse_policy(
+                    obj, secrets=kube.read_secret, home_namespace=state.settings.namespace
+                )
+            )
 
 
 async def run(

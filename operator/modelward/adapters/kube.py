@@ -1,11 +1,11 @@
-"""Secrets, ConfigMaps and custom-object status through the Kubernetes API (in-cluster
-config, else kubeconfig)."""
+"""Secrets, ConfigMaps, custom-object status and policy listings through the Kubernetes API
+(in-cluster config, else kubeconfig)."""
 
 from __future__ import annotations
 
 import base64
 import functools
-from typing import Any
+from typing import Any, cast
 
 import kubernetes
 
@@ -21,10 +21,27 @@ def _core() -> kubernetes.client.CoreV1Api:
     return kubernetes.client.CoreV1Api()
 
 
+def core() -> kubernetes.client.CoreV1Api:
+    """The shared core API client."""
+    return _core()
+
+
+@functools.cache
+def _custom() -> kubernetes.client.CustomObjectsApi:
+    _core()  # loads the configuration
+    return kubernetes.client.CustomObjectsApi()
+
+
 def reset() -> None:
     """Forget the loaded configuration (a new cluster, a new kubeconfig)."""
     _core.cache_clear()
     _custom.cache_clear()
+
+
+def list_objects(group: str, version: str, plural: str) -> list[dict[str, Any]]:
+    """Every object of a custom resource, in all namespaces; ApiException when unreadable."""
+    listing = cast(dict[str, Any], _custom().list_cluster_custom_object(group, version, plural))
+    return [dict(item) for item in listing.get("items") or ()]
 
 
 def read_secret(namespace: str, name: str, key: str) -> bytes:
@@ -61,12 +78,6 @@ def read_configmap(namespace: str, name: str, key: str) -> bytes:
     raise errors.PolicyError(
         f"ConfigMap {namespace}/{name} has no key {key!r}", reason="TrustRootUnavailable"
     )
-
-
-@functools.cache
-def _custom() -> kubernetes.client.CustomObjectsApi:
-    _core()  # loads the configuration
-    return kubernetes.client.CustomObjectsApi()
 
 
 def patch_status(

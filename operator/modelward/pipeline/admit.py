@@ -32,7 +32,7 @@ from modelward.pipeline import (
     verify,
 )
 from modelward.policies import onerror, static
-from modelward.record import verdicts
+from modelward.record import metrics, verdicts
 from modelward.sources import base, https, oci
 from modelward.structs import context, evidence, exceptions, policy, refs
 from modelward.trust import base as trust
@@ -134,7 +134,9 @@ class Admitter:
                 for r in found
             ]
         decision = decide.decide(ctx, results, no_match=self.settings.no_match)
-        _log(ctx, decision, time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        _log(ctx, decision, elapsed)
+        metrics.observe_decision(ctx, decision, elapsed)
         return decision
 
     def _resolve_storage(
@@ -229,7 +231,8 @@ class Admitter:
                     todo.append(pol)
             fast = False
             if todo:
-                checked, fast = await self._check(artifact, todo, workdir, will_pin)
+                with metrics.verifying(ref.scheme):
+                    checked, fast = await self._check(artifact, todo, workdir, will_pin)
                 for pol, result in zip(todo, checked, strict=True):
                     results[pol.key] = result
                     # Only passes are remembered: a denial must end as soon as the model is

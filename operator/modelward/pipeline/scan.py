@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from modelward import errors
+from modelward.record import metrics
 from modelward.scanners import dispatch
 from modelward.scanners.base import Finding
 from modelward.structs import evidence, policy, scanning
@@ -19,7 +20,8 @@ DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 async def scan_model(root: pathlib.Path, files: Iterable[str], *, ref: str) -> tuple[Finding, ...]:
     """Scan the fetched files off the event loop; files missing on disk fail closed."""
     try:
-        return tuple(await asyncio.to_thread(dispatch.scan_files, root, list(files)))
+        with metrics.scanning("builtin"):
+            return tuple(await asyncio.to_thread(dispatch.scan_files, root, list(files)))
     except FileNotFoundError as e:
         raise errors.FetchError(
             f"file {e.args[0]!r} of the model is not on disk to be scanned",

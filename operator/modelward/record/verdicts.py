@@ -6,6 +6,7 @@ import collections
 import time
 from collections.abc import Callable
 
+from modelward.record import metrics
 from modelward.structs import evidence, policy
 
 Key = tuple[str, policy.PolicyKey, str]
@@ -33,9 +34,11 @@ class VerdictCache:
             if entry is not None:
                 del self._entries[key]
             self.misses += 1
+            metrics.cache_lookup(hit=False)
             return None
         self._entries.move_to_end(key)
         self.hits += 1
+        metrics.cache_lookup(hit=True)
         return entry[1]
 
     def put(self, digest: str, pol: policy.Policy, result: evidence.PolicyResult) -> None:
