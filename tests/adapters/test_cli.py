@@ -59,7 +59,7 @@ def setup(tmp_path: pathlib.Path, registry: Registry, bert_model: pathlib.Path):
         "good": f"oci://{registry.host}/{signed_repo}:v1",
         "bad": f"oci://{registry.host}/{unsigned_repo}:v1",
         "digest": pushed.digest,
-        "insecure": ["--insecure-registry", registry.host],
+        "insecure": ["--insecure-registry", registry.host, "--allow-egress", "127.0.0.1"],
     }
 
 

@@ -148,7 +148,7 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             pkeyfile=state.settings.tls_key,
             context=server_context(),
         )
-        state.session = admit.new_session()
+        state.session = admit.new_session(state.settings)
         state.admitter = admit.Admitter(
             state.settings,
             sources=admit.default_sources(),

@@ -90,6 +90,14 @@ class HttpsSource:
         download = ctx.workdir / "download" / "artifact"
         async with _get(ctx, ref.uri, ref.uri) as resp:
             _expect_ok(resp, ref.uri, ref.uri)
+            limit = ctx.settings.limits.max_artifact_bytes
+            if resp.content_length is not None and resp.content_length > limit:
+                raise errors.ArtifactLimitError(
+                    f"the model declares {resp.content_length} bytes, over the limit of {limit} "
+                    "(max artifact bytes)",
+                    ref=ref.uri,
+                    hint="Raise MODELWARD_MAX_ARTIFACT_BYTES (Helm value limits.maxArtifactBytes)",
+                )
             written = await streams.to_file(
                 resp.content.iter_chunked(1024 * 1024),
                 download,
