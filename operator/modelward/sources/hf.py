@@ -300,17 +300,20 @@ def _expect_ok(resp: aiohttp.ClientResponse, url: str, uri: str, had_token: bool
     code = resp.headers.get("X-Error-Code", "")
     if resp.status in (401, 403):
         resp.release()
+        # The Hub answers 401 alike for a missing repository and a private one.
+        reason = "RepositoryNotFound" if code == "RepoNotFound" else "Unauthorized"
         if had_token:
             raise errors.FetchError(
-                f"the hub refused the workload's token for {url} (HTTP {resp.status})",
-                reason="Unauthorized",
+                f"the hub refused {url} with the workload's token (HTTP {resp.status}): the "
+                "repository does not exist or the token cannot read it",
+                reason=reason,
                 ref=uri,
-                hint="Check that the workload's HF_TOKEN can read the repository",
+                hint="Check the repository name and that the workload's HF_TOKEN can read it",
             )
         raise errors.FetchError(
-            f"the hub refused {url} (HTTP {resp.status}): the repository is private, gated or "
-            "does not exist",
-            reason="Unauthorized",
+            f"the hub refused {url} (HTTP {resp.status}): the repository does not exist, or "
+            "is private or gated",
+            reason=reason,
             ref=uri,
             hint="Check the repository name, or give the workload a Secret with HF_TOKEN",
         )
