@@ -107,6 +107,18 @@ async def test_private_repository_needs_the_workloads_token(ctx, tmp_path, hub) 
     assert tokens.asked == [("hf", "127.0.0.1")]
 
 
+async def test_token_never_follows_a_redirect_to_another_origin(ctx, tmp_path, hub) -> None:  # type: ignore[no-untyped-def]
+    hub.commit("acme/private", model_tree(tmp_path, {"a.bin": b"a", "model.sig": b"{}"}), token="t")
+    hub.cdn = True
+    tokens = dataclasses.replace(ctx, credentials=Tokens("127.0.0.1", "t"))
+    artifact = await hf.HfSource().open(ref("hf://acme/private"), tokens)
+    assert await artifact.files() == {"a.bin": hashlib.sha256(b"a").hexdigest()}
+    (signature,) = await artifact.signatures()
+    assert signature.data == b"{}"
+    assert sorted(p.rsplit("/", 1)[1] for p, _ in hub.cdn_requests) == ["a.bin", "model.sig"]
+    assert [auth for _, auth in hub.cdn_requests] == [None, None]
+
+
 async def test_too_many_files_is_refused_before_any_download(ctx, tmp_path, hub) -> None:  # type: ignore[no-untyped-def]
     hub.commit("acme/many", model_tree(tmp_path, {f"f{i}": b"x" for i in range(5)}))
     small = dataclasses.replace(
