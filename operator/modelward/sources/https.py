@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import aiohttp
 
-from modelward import errors, streams
+from modelward import errors, streams, threads
 from modelward.sources import archives, base
 from modelward.structs import refs
 
@@ -66,12 +66,14 @@ class HttpsArtifact:
             target.parent.mkdir(parents=True, exist_ok=True)
             await asyncio.to_thread(os.link, self._download, target)
             return {self._name: self._pinned.digest.removeprefix("sha256:")}
-        return await asyncio.to_thread(
-            archives.unpack,
-            self._download,
-            self._ctx.model_dir,
-            limits=self._ctx.settings.limits,
-            ref=self._pinned.ref.uri,
+        return await threads.run_stoppable(
+            lambda stop: archives.unpack(
+                self._download,
+                self._ctx.model_dir,
+                limits=self._ctx.settings.limits,
+                ref=self._pinned.ref.uri,
+                stop=stop,
+            )
         )
 
 
