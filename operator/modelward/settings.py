@@ -7,6 +7,7 @@ import enum
 import os
 import pathlib
 import tempfile
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -135,8 +136,18 @@ class Settings:
             egress_allow=netrules.parse_allowance(
                 (get("EGRESS_ALLOW") or "").split(","), what="MODELWARD_EGRESS_ALLOW"
             ),
-            hf_endpoint=(get("HF_ENDPOINT") or base.hf_endpoint).rstrip("/"),
+            hf_endpoint=_endpoint(get("HF_ENDPOINT") or base.hf_endpoint),
         )
+
+
+def _endpoint(value: str) -> str:
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query:
+        raise errors.InputError(
+            f"MODELWARD_HF_ENDPOINT must be an http(s) URL without query, not {value!r}",
+            reason="InvalidSettings",
+        )
+    return value.rstrip("/")
 
 
 def _limits(get: Callable[[str], str | None], base: Limits) -> Limits:
