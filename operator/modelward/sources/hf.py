@@ -124,7 +124,7 @@ class HfArtifact:
         uri = self._pinned.pinned_uri
         budget = _Budget(self._ctx.settings.limits.max_artifact_bytes, uri)
         semaphore = asyncio.Semaphore(PARALLEL_FILES)
-        root = self._ctx.workdir / "model"
+        root = self._ctx.model_dir
 
         async def pull(path: str) -> tuple[str, str]:
             async with semaphore:
