@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from model_signing import signing as ms_signing
 
+from modelward import netrules
 from modelward import settings as settings_
 from modelward.adapters import demo
 from modelward.oci import client as oci_client
@@ -45,8 +46,13 @@ def make_model(root: pathlib.Path, size_mb: int, files: int) -> None:
                 left -= n
 
 
+# The benchmark's registry listens on loopback, which modelward refuses by default.
+LOOPBACK = netrules.parse_allowance(["127.0.0.0/8", "::1"], what="bench")
+
+
 async def push(host: str, repo: str, model: pathlib.Path, sig: pathlib.Path) -> None:
-    async with admit.new_session() as session:
+    settings = dataclasses.replace(settings_.Settings(), egress_allow=LOOPBACK)
+    async with admit.new_session(settings) as session:
         client = oci_client.RegistryClient(session, host, insecure=True)
         layers = []
         for path in [*sorted(model.iterdir()), sig]:
@@ -84,6 +90,8 @@ async def modelward_once(host: str, repo: str, public_pem: str, work: pathlib.Pa
         work_dir=work,
         insecure_registries=frozenset({host}),
         timeout_seconds=600,
+        egress_allow=LOOPBACK,
+        limits=dataclasses.replace(settings_.Limits(), download_timeout_seconds=600),
     )
     pol = parse.parse_policy(
         {

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from model_signing import signing as ms_signing
 
+from modelward import netrules
 from modelward import settings as settings_
 from modelward.adapters import demo
 from modelward.oci import client as oci_client
@@ -67,11 +68,16 @@ def place_blob(registry_root: pathlib.Path, repo: str, digest_hex: str, size: in
     (link / "link").write_text(f"sha256:{digest_hex}")
 
 
+# The benchmark's registry listens on loopback, which modelward refuses by default.
+LOOPBACK = netrules.parse_allowance(["127.0.0.0/8", "::1"], what="bench")
+
+
 async def push(
     host: str, registry_root: pathlib.Path, repo: str, model: pathlib.Path, sig: pathlib.Path
 ) -> str:
     digests = signed_digests(sig)
-    async with admit.new_session() as session:
+    settings = dataclasses.replace(settings_.Settings(), egress_allow=LOOPBACK)
+    async with admit.new_session(settings) as session:
         client = oci_client.RegistryClient(session, host, insecure=True)
         layers = []
         for path in sorted(model.iterdir()):
@@ -111,6 +117,8 @@ async def decide_once(uri: str, host: str, public_pem: str, work: pathlib.Path) 
         work_dir=work,
         insecure_registries=frozenset({host}),
         timeout_seconds=3600,
+        egress_allow=LOOPBACK,
+        limits=dataclasses.replace(settings_.Limits(), download_timeout_seconds=3600),
     )
     pol = parse.parse_policy(
         {

@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.signing",
     "tests.fixtures.sigstore_stack",
     "tests.fixtures.kube",
+    "tests.fixtures.hub",
 ]

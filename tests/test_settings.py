@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from modelward import errors
-from modelward.settings import Settings
+from modelward.settings import DEFAULT_HF_ENDPOINT, Settings
 
 
 @pytest.mark.parametrize(
@@ -23,3 +25,52 @@ def test_pin_digests(env: dict[str, str], pin: bool) -> None:
 def test_pin_digests_rejects_other_values() -> None:
     with pytest.raises(errors.InputError, match="MODELWARD_PIN_DIGESTS must be true or false"):
         Settings.from_env({"MODELWARD_PIN_DIGESTS": "yes"})
+
+
+def test_egress_endpoint_and_limits_from_env() -> None:
+    s = Settings.from_env(
+        {
+            "MODELWARD_BLOCKED_NETWORKS": "10.96.0.0/12, 10.244.0.0/16",
+            "MODELWARD_EGRESS_ALLOW": "10.96.5.5,minio.storage.svc",
+            "MODELWARD_HF_ENDPOINT": "https://hub.corp/",
+            "MODELWARD_MAX_ARTIFACT_BYTES": "1000",
+            "MODELWARD_MAX_FILES": "7",
+            "MODELWARD_MAX_UNPACKED_BYTES": "2000",
+            "MODELWARD_DOWNLOAD_TIMEOUT_SECONDS": "2.5",
+        }
+    )
+    assert s.blocked_networks == (
+        ipaddress.ip_network("10.96.0.0/12"),
+        ipaddress.ip_network("10.244.0.0/16"),
+    )
+    assert s.egress_allow.hosts == frozenset({"minio.storage.svc"})
+    assert s.egress_rules.allow.allows_address(ipaddress.ip_address("10.96.5.5"))
+    assert s.hf_endpoint == "https://hub.corp"
+    assert (s.limits.max_artifact_bytes, s.limits.max_files, s.limits.max_unpacked_bytes) == (
+        1000,
+        7,
+        2000,
+    )
+    assert s.limits.download_timeout_seconds == 2.5
+
+
+def test_defaults_block_and_allow_nothing_extra() -> None:
+    s = Settings.from_env({})
+    assert s.blocked_networks == ()
+    assert not s.egress_allow
+    assert s.hf_endpoint == DEFAULT_HF_ENDPOINT
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "text"),
+    [
+        ("MODELWARD_BLOCKED_NETWORKS", "10.0.0.0/99", "is not a CIDR"),
+        ("MODELWARD_EGRESS_ALLOW", "http://x/", "neither a CIDR"),
+        ("MODELWARD_MAX_FILES", "many", "must be a positive number"),
+        ("MODELWARD_DOWNLOAD_TIMEOUT_SECONDS", "-1", "must be a positive number"),
+        ("MODELWARD_HF_ENDPOINT", "hub.corp", "must be an http"),
+    ],
+)
+def test_bad_values_are_input_errors(name: str, value: str, text: str) -> None:
+    with pytest.raises(errors.InputError, match=text):
+        Settings.from_env({name: value})

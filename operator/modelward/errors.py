@@ -73,6 +73,18 @@ class ArtifactLimitError(FetchError):
     default_reason = "ArtifactTooLarge"
 
 
+class EgressDenied(FetchError):
+    """A fetch would reach an address modelward refuses by default (metadata, loopback, ...)."""
+
+    default_reason = "EgressDenied"
+
+
+class DownloadTimeout(FetchError):
+    """Fetching one reference took longer than its download timeout."""
+
+    default_reason = "DownloadTimeout"
+
+
 class UnsupportedReference(SourceError):
     """A reference whose scheme or form modelward cannot verify."""
 

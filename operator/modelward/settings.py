@@ -7,9 +7,13 @@ import enum
 import os
 import pathlib
 import tempfile
-from collections.abc import Mapping
+import urllib.parse
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from modelward import errors
+from modelward import errors, netrules
+
+DEFAULT_HF_ENDPOINT = "https://huggingface.co"
 
 
 class NoMatchAction(enum.StrEnum):
@@ -30,6 +34,8 @@ class Limits:
     max_signature_bytes: int = 4 * 1024**2
     max_manifest_bytes: int = 4 * 1024**2
     max_redirects: int = 5
+    # Per reference, resolving and downloading together; the admission deadline bounds all.
+    download_timeout_seconds: float = 60.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -66,6 +72,15 @@ class Settings:
     # empty: no runtime checks are injected.
     verifier_image: str = ""
     limits: Limits = dataclasses.field(default_factory=Limits)
+    # SSRF rules: cluster ranges refused besides the built-in classes, and explicit allowances.
+    blocked_networks: tuple[netrules.IPNetwork, ...] = ()
+    egress_allow: netrules.Allowance = dataclasses.field(default_factory=netrules.Allowance)
+    hf_endpoint: str = DEFAULT_HF_ENDPOINT
+
+    @property
+    def egress_rules(self) -> netrules.Rules:
+        """The SSRF rules every source's connections obey (before policy allowances)."""
+        return netrules.Rules(blocked=self.blocked_networks, allow=self.egress_allow)
 
     @property
     def deadline_seconds(self) -> float:
@@ -110,6 +125,7 @@ class Settings:
                 "MODELWARD_PIN_DIGESTS must be true or false", reason="InvalidSettings"
             )
         configurations = get("WEBHOOK_CONFIGURATIONS") or ""
+        limits = _limits(get, base.limits)
         return cls(
             namespace=get("NAMESPACE") or base.namespace,
             no_match=no_match,
@@ -129,4 +145,49 @@ class Settings:
             work_dir=path("WORK_DIR") or base.work_dir,
             pin_digests=pin == "true",
             verifier_image=get("VERIFIER_IMAGE") or "",
+            limits=limits,
+            blocked_networks=netrules.parse_networks(
+                (get("BLOCKED_NETWORKS") or "").split(","), what="MODELWARD_BLOCKED_NETWORKS"
+            ),
+            egress_allow=netrules.parse_allowance(
+                (get("EGRESS_ALLOW") or "").split(","), what="MODELWARD_EGRESS_ALLOW"
+            ),
+            hf_endpoint=_endpoint(get("HF_ENDPOINT") or base.hf_endpoint),
         )
+
+
+def _endpoint(value: str) -> str:
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query:
+        raise errors.InputError(
+            f"MODELWARD_HF_ENDPOINT must be an http(s) URL without query, not {value!r}",
+            reason="InvalidSettings",
+        )
+    return value.rstrip("/")
+
+
+def _limits(get: Callable[[str], str | None], base: Limits) -> Limits:
+    """Limits from MODELWARD_MAX_ARTIFACT_BYTES, _MAX_FILES, _MAX_UNPACKED_BYTES and
+    _DOWNLOAD_TIMEOUT_SECONDS; each must be a positive number."""
+    names = {
+        "MAX_ARTIFACT_BYTES": ("max_artifact_bytes", int),
+        "MAX_FILES": ("max_files", int),
+        "MAX_UNPACKED_BYTES": ("max_unpacked_bytes", int),
+        "DOWNLOAD_TIMEOUT_SECONDS": ("download_timeout_seconds", float),
+    }
+    changes: dict[str, Any] = {}
+    for env_name, (field, kind) in names.items():
+        raw = get(env_name)
+        if raw is None:
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = 0
+        if value <= 0:
+            raise errors.InputError(
+                f"MODELWARD_{env_name} must be a positive number, not {raw!r}",
+                reason="InvalidSettings",
+            )
+        changes[field] = value
+    return dataclasses.replace(base, **changes)

@@ -59,7 +59,7 @@ def setup(tmp_path: pathlib.Path, registry: Registry, bert_model: pathlib.Path):
         "good": f"oci://{registry.host}/{signed_repo}:v1",
         "bad": f"oci://{registry.host}/{unsigned_repo}:v1",
         "digest": pushed.digest,
-        "insecure": ["--insecure-registry", registry.host],
+        "insecure": ["--insecure-registry", registry.host, "--allow-egress", "127.0.0.1"],
     }
 
 
@@ -216,5 +216,6 @@ def test_check_verifies_keyless_against_a_trust_root_in_the_policy_files(  # typ
     )
     manifest = write(tmp_path / "d.yaml", deployment("good", f"oci://{registry.host}/{repo}:v1"))
     args = ["check", "-f", manifest, "--policy", policy, "--insecure-registry", registry.host]
+    args += ["--allow-egress", "127.0.0.1"]
     assert cli.main(args) == 0, capsys.readouterr()
     assert "ALLOW Deployment ml/good" in capsys.readouterr().out

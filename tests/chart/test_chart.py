@@ -239,6 +239,17 @@ def check_no_match_warn(docs: list[Manifest]) -> None:
     assert webhook(docs)["failurePolicy"] == "Fail"
 
 
+def check_egress_and_limits(docs: list[Manifest]) -> None:
+    variables = env(docs)
+    assert variables["MODELWARD_BLOCKED_NETWORKS"] == "10.96.0.0/12,10.244.0.0/16"
+    assert variables["MODELWARD_EGRESS_ALLOW"] == "10.96.0.10,registry.internal"
+    assert variables["MODELWARD_HF_ENDPOINT"] == "https://hub.example.test"
+    assert variables["MODELWARD_MAX_ARTIFACT_BYTES"] == "137438953472"
+    assert variables["MODELWARD_MAX_FILES"] == "500"
+    assert variables["MODELWARD_DOWNLOAD_TIMEOUT_SECONDS"] == "7.5"
+    assert "MODELWARD_MAX_UNPACKED_BYTES" not in variables
+
+
 def check_no_llm(docs: list[Manifest]) -> None:
     assert rules(docs) == WORKLOAD_RULES
 
@@ -343,6 +354,21 @@ SCENARIOS: dict[str, tuple[dict[str, Any], Callable[[list[Manifest]], None]]] = 
         check_pin_digests,
     ),
     "runtime-checks": ({"webhook": {"mutate": {"runtimeChecks": True}}}, check_runtime_checks),
+    "egress-and-limits": (
+        {
+            "egress": {
+                "blockedNetworks": ["10.96.0.0/12", "10.244.0.0/16"],
+                "allow": ["10.96.0.10", "registry.internal"],
+            },
+            "huggingFace": {"endpoint": "https://hub.example.test"},
+            "limits": {
+                "maxArtifactBytes": 137438953472,
+                "maxFiles": 500,
+                "downloadTimeoutSeconds": 7.5,
+            },
+        },
+        check_egress_and_limits,
+    ),
     "customised": (
         {
             "fullnameOverride": "mw",
@@ -547,6 +573,8 @@ def test_contradictions_fail(
             "apiVersions",
             id="extra-rule-without-versions",
         ),
+        pytest.param({"limits": {"maxFiles": 0}}, "maxFiles", id="bad-limit"),
+        pytest.param({"egress": {"allow": ["a b"]}}, "allow", id="bad-egress-allow"),
     ],
 )
 def test_values_schema_rejects(helm: Helm, values: dict[str, Any], pointer: str) -> None:

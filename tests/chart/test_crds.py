@@ -60,6 +60,10 @@ def example(kind: str) -> dict[str, Any]:
             ],
             "onError": "warn",
             "require": {"count": 2},
+            "sources": {
+                "allow": ["10.0.0.0/8", "fd00::/8", "registry.internal"],
+                "hf": {"endpoint": "https://hub.example.com"},
+            },
         },
         "status": {
             "observedGeneration": 3,
@@ -140,6 +144,7 @@ def test_both_kinds_share_one_schema() -> None:
         ".spec.scan.attestations.authorities[].key.secretRef.namespace",
         ".spec.scan.attestations.authorities[].certificate.secretRef.namespace",
         ".spec.knownBad.configMapRef.namespace",
+        ".spec.sources.allow",
     }
 
 
@@ -342,6 +347,16 @@ BAD_POLICIES = [
         ),
         ["spec", "match", "objectSelector", "matchExpressions", 0, "operator"],
         id="bad-selector-operator",
+    ),
+    pytest.param(
+        spec_edit(lambda s: s["sources"].update(allow=["a b"])),
+        ["spec", "sources", "allow", 0],
+        id="bad-egress-allowance",
+    ),
+    pytest.param(
+        spec_edit(lambda s: s["sources"]["hf"].update(endpoint="ftp://hub")),
+        ["spec", "sources", "hf", "endpoint"],
+        id="bad-hub-endpoint",
     ),
     pytest.param(
         lambda p: p["status"]["conditions"][0].update(status="Yes"),

@@ -12,6 +12,7 @@ from modelward.oci import client as oci_client
 from modelward.oci import media
 from modelward.pipeline import admit
 from tests.fixtures import tokenauth
+from tests.fixtures.settings import make_settings
 from tests.fixtures.tokenauth import TokenRegistry
 
 LOGIN = (tokenauth.USERNAME, tokenauth.PASSWORD)
@@ -19,7 +20,7 @@ LOGIN = (tokenauth.USERNAME, tokenauth.PASSWORD)
 
 async def push(host: str, repo: str, data: bytes) -> tuple[str, str]:
     """Push one blob and a manifest naming it (with credentials); their digests."""
-    async with admit.new_session() as session:
+    async with admit.new_session(make_settings()) as session:
         client = oci_client.RegistryClient(session, host, insecure=True, credentials=LOGIN)
         blob = await client.push_blob(repo, data)
         config = await client.push_blob(repo, b"{}")
@@ -45,7 +46,7 @@ async def test_token_is_fetched_once_per_scope_and_reused(
     host = token_registry.registry.host
     digest, blob = await push(host, repo, b"weights")
     token_registry.tokens.clear()
-    async with admit.new_session() as session:
+    async with admit.new_session(make_settings()) as session:
         client = oci_client.RegistryClient(session, host, insecure=True, credentials=credentials)
         manifest = await client.manifest(repo, "v1")
         assert manifest.digest == digest
@@ -65,7 +66,7 @@ async def test_private_repository_needs_good_credentials(
 ) -> None:
     host = token_registry.registry.host
     await push(host, "private/secret", b"weights")
-    async with admit.new_session() as session:
+    async with admit.new_session(make_settings()) as session:
         client = oci_client.RegistryClient(session, host, insecure=True, credentials=credentials)
         with pytest.raises(errors.SourceError, match=text) as caught:
             await client.manifest("private/secret", "v1")
@@ -75,7 +76,7 @@ async def test_private_repository_needs_good_credentials(
 async def test_an_expired_token_is_renewed(token_registry: TokenRegistry) -> None:
     host = token_registry.registry.host
     digest, _ = await push(host, "public/renew", b"weights")
-    async with admit.new_session() as session:
+    async with admit.new_session(make_settings()) as session:
         client = oci_client.RegistryClient(session, host, insecure=True)
         await client.manifest("public/renew", "v1")
         token_registry.tokens.clear()

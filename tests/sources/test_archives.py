@@ -7,12 +7,14 @@ import io
 import os
 import pathlib
 import tarfile
+import threading
 import zipfile
 
 import pytest
 
 from modelward import errors, settings
 from modelward.sources import archives
+from tests.fixtures import models
 
 LIMITS = settings.Limits(max_files=5, max_unpacked_bytes=1_000_000)
 
@@ -110,3 +112,11 @@ def test_truncated_archive_is_a_bad_archive(tmp_path: pathlib.Path) -> None:
     with pytest.raises(errors.FetchError) as caught:
         archives.unpack(path, tmp_path / "out", limits=LIMITS, ref="r")
     assert caught.value.reason == "BadArchive"
+
+
+def test_unpacking_stops_when_asked(tmp_path: pathlib.Path, bert_model: pathlib.Path) -> None:
+    archive = models.make_tar(bert_model, tmp_path / "m.tar")
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(errors.FetchError, match="unpacking was cancelled"):
+        archives.unpack(archive, tmp_path / "out", limits=LIMITS, ref="r", stop=stop)

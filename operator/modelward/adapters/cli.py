@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 import modelward
-from modelward import errors, logs
+from modelward import errors, logs, netrules
 from modelward import settings as settings_
 from modelward.adapters import scan_cli, verify_cli
 from modelward.extractors import declared
@@ -136,6 +136,8 @@ def _settings(args: argparse.Namespace) -> settings_.Settings:
         insecure_registries=base.insecure_registries | frozenset(args.insecure_registry or ()),
         ca_bundle=pathlib.Path(args.ca_bundle) if args.ca_bundle else base.ca_bundle,
         timeout_seconds=args.timeout or base.timeout_seconds,
+        egress_allow=base.egress_allow
+        | netrules.parse_allowance(args.allow_egress or (), what="--allow-egress"),
     )
 
 
@@ -201,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-match", choices=[a.value for a in settings_.NoMatchAction])
     p.add_argument(
         "--insecure-registry", action="append", help="registry host:port spoken to over plain HTTP"
+    )
+    p.add_argument(
+        "--allow-egress",
+        action="append",
+        help="CIDR or host modelward may fetch from despite the SSRF rules (e.g. 127.0.0.1)",
     )
     p.add_argument("--ca-bundle", help="extra CA certificates for HTTPS sources")
     p.add_argument("--timeout", type=float, help="admission budget in seconds")

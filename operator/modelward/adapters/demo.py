@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from model_signing import signing as ms_signing
 
+from modelward import netrules
 from modelward import settings as settings_
 from modelward.adapters import cli
 from modelward.oci import client as oci_client
@@ -281,12 +282,17 @@ def _policy(glob: str, public_key: str) -> dict[str, Any]:
 
 async def _run(work: pathlib.Path) -> int:
     prepared = _prepare(work)
-    settings = dataclasses.replace(settings_.Settings(), work_dir=work / "cache")
+    # The demo's servers listen on loopback, which modelward refuses by default.
+    settings = dataclasses.replace(
+        settings_.Settings(),
+        work_dir=work / "cache",
+        egress_allow=netrules.parse_allowance(["127.0.0.0/8", "::1"], what="demo"),
+    )
     async with contextlib.AsyncExitStack() as stack:
         if shutil.which("docker-registry"):
             host = stack.enter_context(_registry(work))
             print(f"models served by docker-registry at {host}")
-            async with admit.new_session() as session:
+            async with admit.new_session(settings) as session:
                 client = oci_client.RegistryClient(session, host, insecure=True)
                 for case, _ in CASES:
                     await _push(

@@ -174,7 +174,7 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             state.health, addr=state.settings.metrics_addr, port=state.settings.metrics_port
         )
         await state.probe_server.start()
-        state.session = admit.new_session()
+        state.session = admit.new_session(state.settings)
         state.admitter = admit.Admitter(
             state.settings,
             sources=admit.default_sources(),

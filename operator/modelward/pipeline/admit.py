@@ -25,6 +25,7 @@ from modelward.pipeline import (
     exempt,
     extract,
     fastpath,
+    fetching,
     match,
     pin,
     scan,
@@ -33,7 +34,7 @@ from modelward.pipeline import (
 )
 from modelward.policies import onerror, static
 from modelward.record import metrics, verdicts
-from modelward.sources import base, https, oci
+from modelward.sources import base, egress, hf, https, oci, pvc
 from modelward.structs import context, evidence, exceptions, policy, refs
 from modelward.trust import base as trust
 
@@ -42,14 +43,12 @@ logger = logging.getLogger(__name__)
 
 def default_sources() -> list[base.Source]:
     """One source per supported scheme."""
-    return [oci.OciSource(), https.HttpsSource()]
+    return [oci.OciSource(), https.HttpsSource(), hf.HfSource()]
 
 
-def new_session() -> aiohttp.ClientSession:
-    """The HTTP session sources share; per-read timeouts, the deadline bounds the total."""
-    return aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=30)
-    )
+def new_session(settings: settings_.Settings) -> aiohttp.ClientSession:
+    """The HTTP session sources share, under the settings' SSRF rules."""
+    return egress.session(settings.egress_rules)
 
 
 @contextlib.asynccontextmanager
@@ -57,7 +56,7 @@ async def running(
     settings: settings_.Settings, *, declared: registry.Lookup | None = None
 ) -> AsyncIterator[Admitter]:
     """An Admitter with the default sources and its own session, closed on exit."""
-    async with new_session() as session:
+    async with new_session(settings) as session:
         yield Admitter(settings, sources=default_sources(), session=session, declared=declared)
 
 
@@ -184,6 +183,9 @@ class Admitter:
         if not verifying:
             return evidence.RefResult(ref=ref, results=decided)
         source = None if ref.problem else self._sources.get(ref.scheme)
+        if source is None and not ref.problem and ref.scheme == pvc.SCHEME:
+            denial = pvc.unverifiable(ref)
+            return evidence.RefResult(ref=ref, error=(denial.reason, denial.user_message()))
         if source is None:
             what = f"scheme {ref.scheme}://" if ref.scheme else "a reference without a scheme"
             problem = ref.problem or f"{what} cannot be resolved and verified by modelward"
@@ -204,49 +206,29 @@ class Admitter:
     ) -> evidence.RefResult:
         self.settings.work_dir.mkdir(parents=True, exist_ok=True)
         workdir = pathlib.Path(tempfile.mkdtemp(prefix="ref-", dir=self.settings.work_dir))
+        limit = self.settings.limits.download_timeout_seconds
         try:
-            ctx = base.FetchContext(
-                session=self._session,
-                settings=self.settings,
-                workdir=workdir,
-                credentials=credentials,
-            )
-            artifact = await source.open(ref, ctx)
-            pinned = artifact.pinned
-            results: dict[policy.PolicyKey, evidence.PolicyResult] = {}
-            todo = []
-            for pol in governing:
-                bad = scan.known_bad(pol, pinned.digest, None) if pol.ready else None
-                cached = self.cache.get(pinned.digest, pol) if pol.ready else None
-                denial = digests.mutable_denial(pol, pinned, will_pin=will_pin)
-                if bad is not None:
-                    results[pol.key] = bad
-                elif denial is not None:
-                    results[pol.key] = denial
-                elif cached is not None:
-                    results[pol.key] = cached
-                elif not pol.ready:
-                    results[pol.key] = _not_ready(pol)
-                else:
-                    todo.append(pol)
-            fast = False
-            if todo:
-                with metrics.verifying(ref.scheme):
-                    checked, fast = await self._check(artifact, todo, workdir, will_pin)
-                for pol, result in zip(todo, checked, strict=True):
-                    results[pol.key] = result
-                    # Only passes are remembered: a denial must end as soon as the model is
-                    # signed, and a detached signature is not part of the content digest.
-                    if result.passed:
-                        self.cache.put(pinned.digest, pol, result)
-            return evidence.RefResult(
-                ref=ref,
-                digest=pinned.digest,
-                pinned_uri=pinned.pinned_uri,
-                results=tuple(results[p.key] for p in governing),
-                cached=not todo,
-                mutable=pinned.mutable,
-                fast_path=fast,
+            options = fetching.options(governing, self.settings)
+            async with fetching.session(self._session, self.settings, options) as session:
+                ctx = base.FetchContext(
+                    session=session,
+                    settings=self.settings,
+                    workdir=workdir,
+                    credentials=credentials,
+                    hf_endpoint=options.hf_endpoint,
+                )
+                budget = asyncio.timeout(limit)
+                try:
+                    async with budget:
+                        return await self._fetch_and_check(ref, source, governing, ctx, will_pin)
+                except TimeoutError:
+                    if not budget.expired():
+                        raise
+            raise errors.DownloadTimeout(
+                f"resolving and downloading the model took longer than its {limit:g}s "
+                "download timeout",
+                hint="Raise MODELWARD_DOWNLOAD_TIMEOUT_SECONDS (Helm value "
+                "limits.downloadTimeoutSeconds) or serve the model from a faster source",
             )
         except errors.ModelwardError as e:
             return evidence.RefResult(
@@ -256,6 +238,53 @@ class Admitter:
             )
         finally:
             await asyncio.to_thread(shutil.rmtree, workdir, True)
+
+    async def _fetch_and_check(
+        self,
+        ref: refs.ModelRef,
+        source: base.Source,
+        governing: Sequence[policy.Policy],
+        ctx: base.FetchContext,
+        will_pin: bool,
+    ) -> evidence.RefResult:
+        workdir = ctx.workdir
+        artifact = await source.open(ref, ctx)
+        pinned = artifact.pinned
+        results: dict[policy.PolicyKey, evidence.PolicyResult] = {}
+        todo = []
+        for pol in governing:
+            bad = scan.known_bad(pol, pinned.digest, None) if pol.ready else None
+            cached = self.cache.get(pinned.digest, pol) if pol.ready else None
+            denial = digests.mutable_denial(pol, pinned, will_pin=will_pin)
+            if bad is not None:
+                results[pol.key] = bad
+            elif denial is not None:
+                results[pol.key] = denial
+            elif cached is not None:
+                results[pol.key] = cached
+            elif not pol.ready:
+                results[pol.key] = _not_ready(pol)
+            else:
+                todo.append(pol)
+        fast = False
+        if todo:
+            with metrics.verifying(ref.scheme):
+                checked, fast = await self._check(artifact, todo, workdir, will_pin)
+            for pol, result in zip(todo, checked, strict=True):
+                results[pol.key] = result
+                # Only passes are remembered: a denial must end as soon as the model is
+                # signed, and a detached signature is not part of the content digest.
+                if result.passed:
+                    self.cache.put(pinned.digest, pol, result)
+        return evidence.RefResult(
+            ref=ref,
+            digest=pinned.digest,
+            pinned_uri=pinned.pinned_uri,
+            results=tuple(results[p.key] for p in governing),
+            cached=not todo,
+            mutable=pinned.mutable,
+            fast_path=fast,
+        )
 
     async def _check(
         self,

@@ -15,8 +15,8 @@ HINTS = {
     "DigestMismatch": "The model changed after it was signed: "
     "deploy the signed version or re-sign it",
     "NoPolicy": "Add a ClusterModelPolicy or ModelPolicy whose models globs cover this reference",
-    "Unverifiable": "Use a reference modelward can verify (oci:// or https://), or allow this "
-    "one explicitly with a policy whose only authority is `static: {action: pass}`",
+    "Unverifiable": "Use a reference modelward can verify (oci://, https:// or hf://), or allow "
+    "this one explicitly with a policy whose only authority is `static: {action: pass}`",
     "DeadlineExceeded": "Retry; the model may be too large to verify within the webhook timeout",
     "RegistryUnavailable": "Retry when the registry is reachable again",
     "SourceUnavailable": "Retry when the server is reachable again",
@@ -32,6 +32,7 @@ OUTAGE_REASONS = frozenset(
         "RegistryUnavailable",
         "SourceUnavailable",
         "DeadlineExceeded",
+        "DownloadTimeout",
         "TrustRootNotFound",
         "TrustRootUnavailable",
     }

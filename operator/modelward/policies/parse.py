@@ -13,6 +13,7 @@ from modelward import errors
 from modelward.policies import digest, keyless, onerror, runtime, static
 from modelward.policies import globs as globs_
 from modelward.policies import scan as scan_
+from modelward.policies import sources as sources_
 from modelward.structs import policy
 
 CLUSTER_KIND = "ClusterModelPolicy"
@@ -79,6 +80,9 @@ def parse_policy(
             default_namespace=key.namespace or home_namespace,
             own_namespace=key.namespace,
         )
+        sources = sources_.parse_sources(
+            spec.get("sources"), namespaced=key.kind == NAMESPACED_KIND
+        )
     except errors.PolicyError as e:
         return policy.Policy(
             key=key,
@@ -104,6 +108,7 @@ def parse_policy(
         known_bad=known_bad,
         require_digest=require_digest,
         runtime_check=runtime_check,
+        sources=sources,
     )
 
 

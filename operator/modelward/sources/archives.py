@@ -11,6 +11,7 @@ import pathlib
 import shutil
 import stat
 import tarfile
+import threading
 import zipfile
 from typing import IO
 
@@ -26,11 +27,18 @@ def is_archive(name: str) -> bool:
 
 
 class _Budget:
-    def __init__(self, limits: settings.Limits, ref: str | None) -> None:
+    def __init__(
+        self, limits: settings.Limits, ref: str | None, stop: threading.Event | None = None
+    ) -> None:
         self.files = 0
         self.bytes = 0
         self._limits = limits
         self.ref = ref
+        self._stop = stop
+
+    def check_stop(self) -> None:
+        if self._stop is not None and self._stop.is_set():
+            raise errors.FetchError("unpacking was cancelled", reason="Cancelled", ref=self.ref)
 
     def add_file(self, declared: int) -> None:
         self.files += 1
@@ -55,6 +63,7 @@ def _copy_hashed(src: IO[bytes], dest: pathlib.Path, budget: _Budget, declared: 
     dest.parent.mkdir(parents=True, exist_ok=True)
     with dest.open("xb") as out:
         while chunk := src.read(COPY_BYTES):
+            budget.check_stop()
             written += len(chunk)
             if written > declared:
                 # A member that inflates beyond its declared size is a bomb or a lie.
@@ -67,10 +76,16 @@ def _copy_hashed(src: IO[bytes], dest: pathlib.Path, budget: _Budget, declared: 
 
 
 def unpack(
-    archive: pathlib.Path, dest: pathlib.Path, *, limits: settings.Limits, ref: str | None
+    archive: pathlib.Path,
+    dest: pathlib.Path,
+    *,
+    limits: settings.Limits,
+    ref: str | None,
+    stop: threading.Event | None = None,
 ) -> dict[str, str]:
-    """Unpack `archive` into `dest`; return {relative POSIX path: sha256 hex} of its files."""
-    budget = _Budget(limits, ref)
+    """Unpack `archive` into `dest`; return {relative POSIX path: sha256 hex} of its files.
+    Setting `stop` makes it give up at the next chunk."""
+    budget = _Budget(limits, ref, stop)
     try:
         if zipfile.is_zipfile(archive):
             return _unzip(archive, dest, budget, ref)

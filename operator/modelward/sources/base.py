@@ -50,12 +50,14 @@ MODEL_DIR = "model"
 @dataclasses.dataclass(frozen=True, slots=True)
 class FetchContext:
     """What a source may use: one HTTP session, the settings, a private work directory, and
-    the credentials of the workload under admission (never another namespace's)."""
+    the credentials of the workload under admission (never another namespace's), and the
+    Hugging Face endpoint the governing policies chose (None: the settings' endpoint)."""
 
     session: aiohttp.ClientSession
     settings: settings_.Settings
     workdir: pathlib.Path
     credentials: CredentialProvider | None = None
+    hf_endpoint: str | None = None
 
     @property
     def model_dir(self) -> pathlib.Path:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import aiohttp
 
-from modelward import errors, streams
+from modelward import errors, streams, threads
 from modelward.sources import archives, base
 from modelward.structs import refs
 
@@ -66,12 +66,14 @@ class HttpsArtifact:
             target.parent.mkdir(parents=True, exist_ok=True)
             await asyncio.to_thread(os.link, self._download, target)
             return {self._name: self._pinned.digest.removeprefix("sha256:")}
-        return await asyncio.to_thread(
-            archives.unpack,
-            self._download,
-            self._ctx.model_dir,
-            limits=self._ctx.settings.limits,
-            ref=self._pinned.ref.uri,
+        return await threads.run_stoppable(
+            lambda stop: archives.unpack(
+                self._download,
+                self._ctx.model_dir,
+                limits=self._ctx.settings.limits,
+                ref=self._pinned.ref.uri,
+                stop=stop,
+            )
         )
 
 
@@ -90,6 +92,14 @@ class HttpsSource:
         download = ctx.workdir / "download" / "artifact"
         async with _get(ctx, ref.uri, ref.uri) as resp:
             _expect_ok(resp, ref.uri, ref.uri)
+            limit = ctx.settings.limits.max_artifact_bytes
+            if resp.content_length is not None and resp.content_length > limit:
+                raise errors.ArtifactLimitError(
+                    f"the model declares {resp.content_length} bytes, over the limit of {limit} "
+                    "(max artifact bytes)",
+                    ref=ref.uri,
+                    hint="Raise MODELWARD_MAX_ARTIFACT_BYTES (Helm value limits.maxArtifactBytes)",
+                )
             written = await streams.to_file(
                 resp.content.iter_chunked(1024 * 1024),
                 download,
