@@ -350,3 +350,37 @@ async def test_unsupported_scheme_is_unverifiable(run, key) -> None:  # type: ig
     assert not decision.allowed
     assert decision.reason == "Unverifiable"
     assert "scheme s3:// cannot be resolved and verified" in decision.message
+
+
+# --- hostile bundles ----------------------------------------------------------------------
+
+
+async def test_a_valid_bundle_for_another_model_does_not_verify_this_one(  # type: ignore[no-untyped-def]
+    run, tmp_path, https_server, bert_model, key
+) -> None:
+    other = models.make_single_file(tmp_path / "other")
+    for_other = signing.sign_with_key(other, key, tmp_path / "other.sig")
+    decision = await run(
+        publish(https_server, bert_model, "swapped.tar.gz", for_other), make_policy(key_auth(key))
+    )
+    assert not decision.allowed
+    (ref,) = decision.refs
+    (result,) = ref.results
+    assert result.reason == "DigestMismatch", result
+
+
+async def test_an_oversized_bundle_is_refused_at_the_limit(  # type: ignore[no-untyped-def]
+    run, tmp_path, https_server, bert_model, key, signed
+) -> None:
+    uri = publish(https_server, bert_model, "huge.tar.gz", None)
+    huge = https_server.root / "huge.tar.gz.sig"
+    with huge.open("wb") as out:  # a real bundle followed by 5 MiB of padding
+        shutil.copyfileobj(signed.open("rb"), out)
+        out.write(b" " * (5 * 1024 * 1024))
+    decision = await run(uri, make_policy(key_auth(key)))
+    assert not decision.allowed
+    (ref,) = decision.refs
+    assert ref.error is not None, ref
+    reason, message = ref.error
+    assert reason == "ArtifactTooLarge", ref.error
+    assert "4194304" in message
