@@ -57,3 +57,7 @@ chart:
 # make image [IMAGE=NAME:TAG]: build the operator image with buildah (scripts/image.sh).
 image:
 	@scripts/image.sh $(IMAGE)
+
+# Every benchmark side by side, then one table (bench/run_all.py; BENCH_ARGS=--quick for a look).
+bench: bootstrap
+	$(PY) bench/run_all.py $(BENCH_ARGS)
