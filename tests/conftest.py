@@ -10,4 +10,6 @@ pytest_plugins = [
     "tests.fixtures.sigstore_stack",
     "tests.fixtures.kube",
     "tests.fixtures.hub",
+    "tests.fixtures.s3",
+    "tests.fixtures.gcs",
 ]

@@ -74,3 +74,27 @@ def test_defaults_block_and_allow_nothing_extra() -> None:
 def test_bad_values_are_input_errors(name: str, value: str, text: str) -> None:
     with pytest.raises(errors.InputError, match=text):
         Settings.from_env({name: value})
+
+
+def test_object_store_endpoints_from_env() -> None:
+    settings = Settings.from_env(
+        {
+            "MODELWARD_S3_ENDPOINT": "http://minio:9000",
+            "MODELWARD_S3_REGION": "eu-west-1",
+            "MODELWARD_GCS_ENDPOINT": "http://gcs:4443",
+        }
+    )
+    assert (settings.s3_endpoint, settings.s3_region, settings.gcs_endpoint) == (
+        "http://minio:9000",
+        "eu-west-1",
+        "http://gcs:4443",
+    )
+
+
+def test_empty_values_mean_the_public_services() -> None:
+    settings = Settings.from_env({"MODELWARD_S3_ENDPOINT": "", "MODELWARD_GCS_ENDPOINT": ""})
+    assert (settings.s3_endpoint, settings.s3_region, settings.gcs_endpoint) == (
+        None,
+        "us-east-1",
+        None,
+    )

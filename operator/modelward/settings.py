@@ -76,6 +76,10 @@ class Settings:
     blocked_networks: tuple[netrules.IPNetwork, ...] = ()
     egress_allow: netrules.Allowance = dataclasses.field(default_factory=netrules.Allowance)
     hf_endpoint: str = DEFAULT_HF_ENDPOINT
+    # Object stores (S3-compatible, GCS); a policy's spec.sources can override them.
+    s3_endpoint: str | None = None
+    s3_region: str = "us-east-1"
+    gcs_endpoint: str | None = None
 
     @property
     def egress_rules(self) -> netrules.Rules:
@@ -153,6 +157,9 @@ class Settings:
                 (get("EGRESS_ALLOW") or "").split(","), what="MODELWARD_EGRESS_ALLOW"
             ),
             hf_endpoint=_endpoint(get("HF_ENDPOINT") or base.hf_endpoint),
+            s3_endpoint=get("S3_ENDPOINT"),
+            s3_region=get("S3_REGION") or base.s3_region,
+            gcs_endpoint=get("GCS_ENDPOINT"),
         )
 
 

@@ -68,7 +68,7 @@ EXPECTED = [
                 "oci",
                 True,
             ),
-            ("s3://b/tokenizer", "spec.transformer.containers[0].env[0].value", "s3", False),
+            ("s3://b/tokenizer", "spec.transformer.containers[0].env[0].value", "s3", True),
         ],
     ),
     ("kubeai.org/Model", "ml", "qwen", [("ollama://qwen2:0.5b", "spec.url", "ollama", False)]),
@@ -76,7 +76,7 @@ EXPECTED = [
         "mlops.seldon.io/Model",
         "ml",
         "iris",
-        [("gs://seldon-models/iris", "spec.storageUri", "gs", False)],
+        [("gs://seldon-models/iris", "spec.storageUri", "gs", True)],
     ),
     (
         "serving.kserve.io/InferenceService",

@@ -191,6 +191,9 @@ def check_default(docs: list[Manifest]) -> None:
         "MODELWARD_TLS_SECRET": "modelward-tls",
         "MODELWARD_SERVICE_NAME": "modelward",
         "MODELWARD_WEBHOOK_CONFIGURATIONS": "modelward",
+        "MODELWARD_S3_ENDPOINT": "",
+        "MODELWARD_S3_REGION": "us-east-1",
+        "MODELWARD_GCS_ENDPOINT": "",
         "MODELWARD_WORK_DIR": "/tmp/modelward",
         "TMPDIR": "/tmp/modelward",
     }

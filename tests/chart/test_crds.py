@@ -63,6 +63,12 @@ def example(kind: str) -> dict[str, Any]:
             "sources": {
                 "allow": ["10.0.0.0/8", "fd00::/8", "registry.internal"],
                 "hf": {"endpoint": "https://hub.example.com"},
+                "s3": {"endpoint": "https://minio.storage:9000", "region": "eu-west-1"},
+                "gcs": {"endpoint": "https://gcs.internal"},
+                "credentials": [
+                    {"scheme": "s3", "secretRef": {"name": "bucket-reader"}},
+                    {"scheme": "gs", "secretRef": {"name": "gcs-token"}},
+                ],
             },
         },
         "status": {
@@ -145,6 +151,7 @@ def test_both_kinds_share_one_schema() -> None:
         ".spec.scan.attestations.authorities[].certificate.secretRef.namespace",
         ".spec.knownBad.configMapRef.namespace",
         ".spec.sources.allow",
+        ".spec.sources.credentials[].secretRef.namespace",
     }
 
 
@@ -362,6 +369,16 @@ BAD_POLICIES = [
         lambda p: p["status"]["conditions"][0].update(status="Yes"),
         ["status", "conditions", 0, "status"],
         id="bad-condition-status",
+    ),
+    pytest.param(
+        spec_edit(lambda s: s["sources"]["credentials"][0].update(scheme="ftp")),
+        ["spec", "sources", "credentials", 0, "scheme"],
+        id="credentials-unknown-scheme",
+    ),
+    pytest.param(
+        spec_edit(lambda s: s["sources"]["s3"].update(endpoint="https://user@host/path?q")),
+        ["spec", "sources", "s3", "endpoint"],
+        id="endpoint-not-a-host-url",
     ),
 ]
 

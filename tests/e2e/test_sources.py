@@ -346,10 +346,10 @@ async def test_https_missing_model_is_not_found(run, https_server, key) -> None:
 
 
 async def test_unsupported_scheme_is_unverifiable(run, key) -> None:  # type: ignore[no-untyped-def]
-    decision = await run("s3://bucket/model", make_policy(key_auth(key)))
+    decision = await run("oss://bucket/model", make_policy(key_auth(key)))
     assert not decision.allowed
     assert decision.reason == "Unverifiable"
-    assert "scheme s3:// cannot be resolved and verified" in decision.message
+    assert "scheme oss:// cannot be resolved and verified" in decision.message
 
 
 # --- hostile bundles ----------------------------------------------------------------------

@@ -22,6 +22,11 @@ from modelward.structs import policy
         ("https://h/*.bin", "https://h/x/model.bin", False),
         ("oci://reg/m?", "oci://reg/m1", True),
         ("oci://reg.example/**", "oci://regXexample/x", False),
+        ("s3://b/models/bert.tar", "s3://b/models/bert.tar?versionId=3HL4kqtJ", True),
+        ("s3://b/models/*.tar", "s3://b/models/bert.tar?versionId=3HL4kqtJ", True),
+        ("s3://b/models/bert", "s3://b/models/bert-evil?versionId=x", False),
+        ("gs://b/models/bert.tar", "gs://b/models/bert.tar#1712", True),
+        ("gs://b/models/**", "gs://other/models/bert.tar#1712", False),
     ],
 )
 def test_glob(glob: str, uri: str, expected: bool) -> None:

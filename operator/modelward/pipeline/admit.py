@@ -20,6 +20,7 @@ from modelward import errors
 from modelward import settings as settings_
 from modelward.extractors import registry
 from modelward.pipeline import (
+    access,
     decide,
     digests,
     exempt,
@@ -34,7 +35,8 @@ from modelward.pipeline import (
 )
 from modelward.policies import onerror, static
 from modelward.record import metrics, verdicts
-from modelward.sources import base, egress, hf, https, oci, pvc
+from modelward.sources import base, egress, gcs, hf, https, oci, pvc, s3
+from modelward.sources import credentials as credentials_
 from modelward.structs import context, evidence, exceptions, policy, refs
 from modelward.trust import base as trust
 
@@ -43,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 def default_sources() -> list[base.Source]:
     """One source per supported scheme."""
-    return [oci.OciSource(), https.HttpsSource(), hf.HfSource()]
+    return [oci.OciSource(), https.HttpsSource(), hf.HfSource(), s3.S3Source(), gcs.GcsSource()]
 
 
 def new_session(settings: settings_.Settings) -> aiohttp.ClientSession:
@@ -210,12 +212,17 @@ class Admitter:
         try:
             options = fetching.options(governing, self.settings)
             async with fetching.session(self._session, self.settings, options) as session:
+                # The workload's own registry logins, then what the governing policies grant.
+                grants = access.PolicyAccess(governing)
                 ctx = base.FetchContext(
                     session=session,
                     settings=self.settings,
                     workdir=workdir,
-                    credentials=credentials,
+                    credentials=credentials_.ChainProvider(
+                        *(p for p in (credentials, grants) if p)
+                    ),
                     hf_endpoint=options.hf_endpoint,
+                    endpoints=grants.endpoints(source.schemes),
                 )
                 budget = asyncio.timeout(limit)
                 try:

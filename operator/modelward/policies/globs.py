@@ -32,7 +32,8 @@ def pattern(glob: str) -> re.Pattern[str]:
 
 
 def strip_version(uri: str) -> str:
-    """The reference without its tag, digest or revision: `oci://r/m:v1` -> `oci://r/m`."""
+    """The reference without its tag, digest, revision, S3 version or GCS generation:
+    `oci://r/m:v1` -> `oci://r/m`, `s3://b/k?versionId=V` -> `s3://b/k`."""
     scheme, sep, rest = uri.partition("://")
     if not sep:
         return uri
@@ -43,6 +44,10 @@ def strip_version(uri: str) -> str:
         elif scheme == "oci" and ":" in last:
             last = last.partition(":")[0]
         rest = f"{head}/{last}" if head else last
+    elif scheme == "s3":
+        rest = rest.partition("?versionId=")[0]
+    elif scheme == "gs":
+        rest = rest.partition("#")[0]
     return f"{scheme}://{rest}"
 
 

@@ -81,7 +81,10 @@ def parse_policy(
             own_namespace=key.namespace,
         )
         sources = sources_.parse_sources(
-            spec.get("sources"), namespaced=key.kind == NAMESPACED_KIND
+            spec.get("sources"),
+            secrets=secrets,
+            home_namespace=home_namespace,
+            own_namespace=key.namespace,
         )
     except errors.PolicyError as e:
         return policy.Policy(

@@ -10,7 +10,7 @@ from typing import Protocol, runtime_checkable
 import aiohttp
 
 from modelward import settings as settings_
-from modelward.structs import refs
+from modelward.structs import access, refs
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -49,15 +49,18 @@ MODEL_DIR = "model"
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class FetchContext:
-    """What a source may use: one HTTP session, the settings, a private work directory, and
-    the credentials of the workload under admission (never another namespace's), and the
-    Hugging Face endpoint the governing policies chose (None: the settings' endpoint)."""
+    """What a source may use: one HTTP session (under the SSRF rules), the settings, a private
+    work directory, the credentials of the workload under admission (never another
+    namespace's), and the endpoints the governing policies chose: Hugging Face (None: the
+    settings' endpoint) and object stores (absent: the settings' endpoint)."""
 
     session: aiohttp.ClientSession
     settings: settings_.Settings
     workdir: pathlib.Path
     credentials: CredentialProvider | None = None
     hf_endpoint: str | None = None
+    # Object-store endpoints chosen with the credentials, from the same policy (`spec.sources`).
+    endpoints: Mapping[str, access.Endpoint] = dataclasses.field(default_factory=dict)
 
     @property
     def model_dir(self) -> pathlib.Path:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from modelward.structs import scanning
 
-from modelward import netrules
+from modelward.structs import access as access_
 
 
 class Mode(enum.StrEnum):
@@ -108,15 +108,6 @@ class Authority:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class SourceRules:
-    """`spec.sources`: hosts this policy allows modelward to reach for the references it
-    governs, and a Hugging Face endpoint (a private hub mirror)."""
-
-    allow: netrules.Allowance = dataclasses.field(default_factory=netrules.Allowance)
-    hf_endpoint: str | None = None
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class PolicyKey:
     """Identifies a policy and its generation; part of every verdict cache key."""
 
@@ -146,7 +137,8 @@ class Policy:
     require_digest: bool = False
     # Verify the mounted model again in the pod, from an init container the mutating webhook adds.
     runtime_check: bool = False
-    sources: SourceRules = dataclasses.field(default_factory=SourceRules)
+    # Egress allowances, endpoints and credentials for the references it governs (`spec.sources`).
+    sources: access_.SourceAccess = dataclasses.field(default_factory=access_.SourceAccess)
     # A policy that failed to load keeps its match and globs so that the references it governs
     # are denied with its problem, never silently admitted.
     error_reason: str = ""
