@@ -65,6 +65,9 @@ class Settings:
         default_factory=lambda: pathlib.Path(tempfile.gettempdir()) / "modelward"
     )
     cache_ttl_seconds: float = 3600.0
+    # How long a tag or branch is taken to name the digest it resolved to; pinned references
+    # are kept as long as verdicts.
+    resolve_ttl_seconds: float = 30.0
     cache_size: int = 10_000
     # The mutating webhook rewrites verified oci:// tags to the digests that were verified.
     pin_digests: bool = False
@@ -116,10 +119,11 @@ class Settings:
             timeout = float(get("TIMEOUT_SECONDS") or base.timeout_seconds)
             port = int(get("WEBHOOK_PORT") or base.webhook_port)
             metrics_port = int(get("METRICS_PORT") or base.metrics_port)
+            resolve_ttl = float(get("RESOLVE_TTL_SECONDS") or base.resolve_ttl_seconds)
         except ValueError:
             raise errors.InputError(
-                "MODELWARD_TIMEOUT_SECONDS, MODELWARD_WEBHOOK_PORT and MODELWARD_METRICS_PORT "
-                "must be numbers",
+                "MODELWARD_TIMEOUT_SECONDS, MODELWARD_WEBHOOK_PORT, MODELWARD_METRICS_PORT and "
+                "MODELWARD_RESOLVE_TTL_SECONDS must be numbers",
                 reason="InvalidSettings",
             ) from None
         insecure = get("INSECURE_REGISTRIES") or ""
@@ -134,6 +138,7 @@ class Settings:
             namespace=get("NAMESPACE") or base.namespace,
             no_match=no_match,
             timeout_seconds=timeout,
+            resolve_ttl_seconds=resolve_ttl,
             webhook_addr=get("WEBHOOK_ADDR") or base.webhook_addr,
             webhook_port=port,
             webhook_host=get("WEBHOOK_HOST"),

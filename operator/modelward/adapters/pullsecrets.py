@@ -69,6 +69,12 @@ class PullSecretProvider:
         self._lock = asyncio.Lock()
         self._loaded: credentials.DockerConfigProvider | None = None
 
+    @property
+    def identity(self) -> tuple[str, pullsecrets.PullSecretRefs]:
+        """Which credentials this provider can use: the same for every request of a namespace
+        that names the same pull Secrets and service account."""
+        return self._namespace, self._refs
+
     async def lookup(self, scheme: str, host: str) -> base.Credentials | None:
         if scheme != "oci":
             return None

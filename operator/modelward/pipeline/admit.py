@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 
 import aiohttp
 
@@ -34,7 +34,7 @@ from modelward.pipeline import (
     verify,
 )
 from modelward.policies import onerror, static
-from modelward.record import metrics, verdicts
+from modelward.record import metrics, resolutions, verdicts
 from modelward.sources import base, egress, gcs, hf, https, oci, pvc, s3
 from modelward.sources import credentials as credentials_
 from modelward.structs import context, evidence, exceptions, policy, refs
@@ -86,6 +86,11 @@ class Admitter:
         )
         # One verification per reference at a time: concurrent requests for the same model
         # wait for the first and then read its verdicts from the cache.
+        self.resolutions = resolutions.ResolutionCache(
+            ttl_mutable=settings.resolve_ttl_seconds,
+            ttl_pinned=settings.cache_ttl_seconds,
+            size=settings.cache_size,
+        )
         self._flights: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -195,7 +200,10 @@ class Admitter:
         lock = self._flights.setdefault(ref.uri, asyncio.Lock())
         async with lock:
             will_pin = pinning and pin.pinnable(ref)
-            result = await self._verify(ref, source, verifying, will_pin, credentials)
+            # Credentials are the namespace's own: a resolution made with them serves only
+            # requests of that namespace that name the same pull Secrets.
+            scope = (ctx.namespace, getattr(credentials, "identity", None))
+            result = await self._verify(ref, source, verifying, will_pin, credentials, scope)
         return dataclasses.replace(result, results=decided + result.results)
 
     async def _verify(
@@ -205,7 +213,14 @@ class Admitter:
         governing: Sequence[policy.Policy],
         will_pin: bool,
         credentials: base.CredentialProvider | None,
+        scope: Hashable = None,
     ) -> evidence.RefResult:
+        resolved = resolutions.key(ref.uri, scope, governing)
+        known = self.resolutions.get(resolved)
+        if known is not None:
+            results, todo = self._settle(known, governing, will_pin)
+            if not todo:
+                return _result(ref, known, governing, results, cached=True, fast=False)
         self.settings.work_dir.mkdir(parents=True, exist_ok=True)
         workdir = pathlib.Path(tempfile.mkdtemp(prefix="ref-", dir=self.settings.work_dir))
         limit = self.settings.limits.download_timeout_seconds
@@ -227,7 +242,9 @@ class Admitter:
                 budget = asyncio.timeout(limit)
                 try:
                     async with budget:
-                        return await self._fetch_and_check(ref, source, governing, ctx, will_pin)
+                        return await self._fetch_and_check(
+                            ref, source, governing, ctx, will_pin, resolved
+                        )
                 except TimeoutError:
                     if not budget.expired():
                         raise
@@ -253,10 +270,28 @@ class Admitter:
         governing: Sequence[policy.Policy],
         ctx: base.FetchContext,
         will_pin: bool,
+        resolved: resolutions.Key,
     ) -> evidence.RefResult:
-        workdir = ctx.workdir
         artifact = await source.open(ref, ctx)
         pinned = artifact.pinned
+        self.resolutions.put(resolved, pinned)
+        results, todo = self._settle(pinned, governing, will_pin)
+        fast = False
+        if todo:
+            with metrics.verifying(ref.scheme):
+                checked, fast = await self._check(artifact, todo, ctx.workdir, will_pin)
+            for pol, result in zip(todo, checked, strict=True):
+                results[pol.key] = result
+                # Only passes are remembered: a denial must end as soon as the model is
+                # signed, and a detached signature is not part of the content digest.
+                if result.passed:
+                    self.cache.put(pinned.digest, pol, result)
+        return _result(ref, pinned, governing, results, cached=not todo, fast=fast)
+
+    def _settle(
+        self, pinned: refs.PinnedRef, governing: Sequence[policy.Policy], will_pin: bool
+    ) -> tuple[dict[policy.PolicyKey, evidence.PolicyResult], list[policy.Policy]]:
+        """What is known without the model's bytes, per policy; and the policies left to check."""
         results: dict[policy.PolicyKey, evidence.PolicyResult] = {}
         todo = []
         for pol in governing:
@@ -273,25 +308,7 @@ class Admitter:
                 results[pol.key] = _not_ready(pol)
             else:
                 todo.append(pol)
-        fast = False
-        if todo:
-            with metrics.verifying(ref.scheme):
-                checked, fast = await self._check(artifact, todo, workdir, will_pin)
-            for pol, result in zip(todo, checked, strict=True):
-                results[pol.key] = result
-                # Only passes are remembered: a denial must end as soon as the model is
-                # signed, and a detached signature is not part of the content digest.
-                if result.passed:
-                    self.cache.put(pinned.digest, pol, result)
-        return evidence.RefResult(
-            ref=ref,
-            digest=pinned.digest,
-            pinned_uri=pinned.pinned_uri,
-            results=tuple(results[p.key] for p in governing),
-            cached=not todo,
-            mutable=pinned.mutable,
-            fast_path=fast,
-        )
+        return results, todo
 
     async def _check(
         self,
@@ -419,6 +436,26 @@ def _failed(
         message=message,
         authorities=authorities,
         on_error=pol.on_error,
+    )
+
+
+def _result(
+    ref: refs.ModelRef,
+    pinned: refs.PinnedRef,
+    governing: Sequence[policy.Policy],
+    results: Mapping[policy.PolicyKey, evidence.PolicyResult],
+    *,
+    cached: bool,
+    fast: bool,
+) -> evidence.RefResult:
+    return evidence.RefResult(
+        ref=ref,
+        digest=pinned.digest,
+        pinned_uri=pinned.pinned_uri,
+        results=tuple(results[p.key] for p in governing),
+        cached=cached,
+        mutable=pinned.mutable,
+        fast_path=fast,
     )
 
 
