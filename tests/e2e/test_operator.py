@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 import pathlib
+import time
 from typing import Any
 
 import pytest
@@ -381,3 +382,36 @@ async def test_pods_of_controllers_without_namespace_in_metadata(operator, image
     pod = workload("Pod", images["signed"], "team-a")
     pod["metadata"] = {"generateName": "bert-7d9f-"}
     assert response(await operator.review(pod, namespace="team-a"))["allowed"] is True
+
+
+# --- the Kubernetes API fails ------------------------------------------------------------------
+
+OUTAGE_BUDGET = 10.0
+
+
+async def test_admissions_go_on_from_the_index_when_the_api_fails(  # type: ignore[no-untyped-def]
+    operator, images, key
+) -> None:
+    """When the API fails the reads an admission makes, admissions go on from the policy index
+    the operator holds, and what needs the API (a storage-config Secret) is denied with the
+    reason, within the budget."""
+    await apply_policy(operator, cluster_policy("require-signed", key))
+    # From here on, the API answers 503 to the read an admission needs.
+    secret = "/api/v1/namespaces/ml/secrets/storage-config"
+    operator.api.in_emulator(lambda emulator: emulator[secret] << 503)
+
+    started = time.monotonic()
+    signed = response(await operator.review(isvc("signed", images["signed"])))
+    assert signed["allowed"] is True, signed
+    unsigned = response(await operator.review(isvc("unsigned", images["unsigned"])))
+    assert unsigned["allowed"] is False
+    storage = isvc("by-key", images["signed"])
+    storage["spec"]["predictor"]["model"] = {
+        "modelFormat": {"name": "sklearn"},
+        "storage": {"key": "localMinIO", "path": "models/x"},
+    }
+    answer = response(await operator.review(storage))
+    assert answer["allowed"] is False
+    assert "storage-config" in answer["status"]["message"]
+    assert "cannot be read (HTTP 503)" in answer["status"]["message"]
+    assert time.monotonic() - started < OUTAGE_BUDGET

@@ -14,7 +14,7 @@ import pytest
 from modelward.pipeline import admit, decode
 from modelward.policies import parse
 from modelward.structs import evidence, policy
-from tests.fixtures import models, ocipush, signing
+from tests.fixtures import https, models, ocipush, signing
 from tests.fixtures.https import HttpsServer
 from tests.fixtures.registry import CountingProxy, Registry
 from tests.fixtures.settings import make_settings
@@ -384,3 +384,13 @@ async def test_an_oversized_bundle_is_refused_at_the_limit(  # type: ignore[no-u
     reason, message = ref.error
     assert reason == "ArtifactTooLarge", ref.error
     assert "4194304" in message
+
+
+async def test_a_redirect_loop_is_denied(run, https_server, bert_model, key, signed) -> None:  # type: ignore[no-untyped-def]
+    uri = publish(https_server, bert_model, "loop.tar.gz", signed)
+    https_server.override("/loop.tar.gz", https.redirect("/loop.tar.gz"))
+    decision = await run(uri, make_policy(key_auth(key)))
+    assert not decision.allowed
+    (ref,) = decision.refs
+    assert ref.error is not None, ref
+    assert "redirect" in ref.error[1].lower(), ref.error
