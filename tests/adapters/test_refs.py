@@ -30,7 +30,7 @@ spec:
   transformer:
     containers:
       - name: t
-        image: ghcr.io/org/transformer:1
+        image: registry.example/org/transformer:1
         env: [{name: STORAGE_URI, value: "s3://b/tokenizer"}]
 ---
 apiVersion: kubeai.org/v1

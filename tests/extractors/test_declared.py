@@ -21,7 +21,7 @@ spec:
     - {name: base, uri: "oci://r/base:1"}
     - {name: lora, uri: "hf://org/lora"}
   server:
-    image: ghcr.io/org/server:1            # an image, not a model
+    image: registry.example/org/server:1            # an image, not a model
     args: ["--port=8080", "--model=s3://b/chat", "--endpoint=http://svc:80"]
     env:
       - {name: MODEL_PATH, value: /mnt/models}

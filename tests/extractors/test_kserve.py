@@ -198,7 +198,7 @@ spec:
   transformer:
     containers:
       - name: transformer
-        image: ghcr.io/org/transformer:1
+        image: registry.example/org/transformer:1
         args: ["--predictor_host", "llm-predictor.ml.svc.cluster.local:80"]
 """
 

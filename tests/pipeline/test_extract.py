@@ -12,7 +12,7 @@ from modelward.pipeline import extract
 
 
 def pod_spec(**extra: Any) -> dict[str, Any]:
-    return {"containers": [{"name": "server", "image": "ghcr.io/org/server:1"}], **extra}
+    return {"containers": [{"name": "server", "image": "registry.example/org/server:1"}], **extra}
 
 
 def meta(annotations: dict[str, str] | None = None) -> dict[str, Any]:
