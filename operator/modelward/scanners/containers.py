@@ -61,14 +61,17 @@ def scan_zip(blob: Blob, budget: Budget, scan: ScanFn) -> Iterator[Finding]:
     with blob.open() as stream:
         try:
             archive = zipfile.ZipFile(stream)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
+        # zipfile raises RuntimeError for encrypted members, and a subclass of it for unknown
+        # compression methods.
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError) as e:
             yield malformed(blob, "zip", str(e))
             return
         try:
             with archive:
                 yield from _dispatch_zip(archive, blob, budget, scan)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as e:
-            # A damaged member (bad CRC, header/directory mismatch) or an unknown compression.
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError) as e:
+            # A damaged member (bad CRC, header/directory mismatch), an unknown compression
+            # or an encrypted member.
             yield malformed(blob, "zip", str(e))
 
 
