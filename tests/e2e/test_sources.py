@@ -394,3 +394,20 @@ async def test_a_redirect_loop_is_denied(run, https_server, bert_model, key, sig
     (ref,) = decision.refs
     assert ref.error is not None, ref
     assert "redirect" in ref.error[1].lower(), ref.error
+
+
+async def test_a_referrer_of_another_artifact_type_is_not_a_signature(  # type: ignore[no-untyped-def]
+    run, registry, bert_model, key, signed
+) -> None:
+    """A valid bundle published under a media type that says it is something else (an SBOM,
+    say) is not taken as the model's signature."""
+    repo = ocipush.unique_repo()
+    pushed = ocipush.push_model(registry, repo, bert_model)
+    ocipush.attach_referrer(
+        registry, repo, pushed.descriptor, signed, artifact_type="application/spdx+json"
+    )
+    decision = await run(
+        f"oci://{registry.host}/{repo}@{pushed.digest}", make_policy(key_auth(key))
+    )
+    assert not decision.allowed
+    assert decision.reason == "SignatureMissing", decision.message

@@ -5,8 +5,13 @@ from __future__ import annotations
 import base64
 import datetime
 import pathlib
+import time
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from modelward import errors
 from modelward.structs import policy
@@ -163,3 +168,37 @@ def test_rsa_signature_with_pss_padding_is_rejected(
     forged = signing.write_bundle(bundle, tmp_path / "pss.sig")
     with pytest.raises(errors.SignerMismatch):
         trust.verify(forged, key_authority(key))
+
+
+def _cross_signed(directory: pathlib.Path) -> tuple[pki.Issued, pki.Issued]:
+    """Two CAs, each issued by the other: a chain that loops and never reaches a root."""
+    keys = {name: ec.generate_private_key(ec.SECP256R1()) for name in ("loop-a", "loop-b")}
+    names = {n: x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, n)]) for n in keys}
+    now = datetime.datetime.now(datetime.UTC)
+    issued = []
+    for subject, issuer in (("loop-a", "loop-b"), ("loop-b", "loop-a")):
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(names[subject])
+            .issuer_name(names[issuer])
+            .public_key(keys[subject].public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(keys[issuer], hashes.SHA256())
+        )
+        issued.append(pki._write(directory, subject, keys[subject], cert))
+    return issued[0], issued[1]
+
+
+def test_a_chain_that_loops_fails_without_hanging(
+    tmp_path: pathlib.Path, bert_model: pathlib.Path
+) -> None:
+    a, b = _cross_signed(tmp_path / "loop")
+    leaf = pki.issue_leaf(tmp_path / "loop", a, "signer", code_signing=True)
+    sig = signing.sign_with_cert(bert_model, leaf, [a.cert_path, b.cert_path], tmp_path / "s.sig")
+    started = time.monotonic()
+    with pytest.raises(errors.SignerMismatch):
+        trust.verify(sig, ca_authority(pki.cert_pem(a.cert) + pki.cert_pem(b.cert)))
+    assert time.monotonic() - started < 2.0
