@@ -12,6 +12,7 @@ from modelward.oci import client as oci_client
 from modelward.oci import media
 from modelward.pipeline import admit
 from tests.fixtures import tokenauth
+from tests.fixtures.registry import Registry
 from tests.fixtures.settings import make_settings
 from tests.fixtures.tokenauth import TokenRegistry
 
@@ -84,3 +85,27 @@ async def test_an_expired_token_is_renewed(token_registry: TokenRegistry) -> Non
         client._tokens["repository:public/renew:pull"] = "Bearer expired"
         assert (await client.manifest("public/renew", "v1")).digest == digest
     assert len(token_registry.tokens.seen()) == 1
+
+
+async def test_the_login_is_looked_up_only_when_the_registry_asks(
+    registry: Registry, registry_auth: Registry
+) -> None:
+    """A public registry never makes modelward read the workload's Secrets; a private one
+    makes it read them once, however many requests follow."""
+    asked: list[str] = []
+
+    def login_for(host: str, found: tuple[str, str] | None) -> oci_client.Login:
+        async def login() -> tuple[str, str] | None:
+            asked.append(host)
+            return found
+
+        return login
+
+    for reg, found in ((registry, None), (registry_auth, ("modelward", "s3cret-pw"))):
+        async with admit.new_session(make_settings()) as session:
+            client = oci_client.RegistryClient(
+                session, reg.host, insecure=True, credentials=login_for(reg.host, found)
+            )
+            assert not await client.manifest_exists("nobody/here", "v1")
+            assert not await client.manifest_exists("nobody/else", "v1")
+    assert asked == [registry_auth.host]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -9,7 +10,7 @@ import json
 import pathlib
 import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -49,6 +50,10 @@ def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+# Looks the registry's login up when it first asks for one.
+Login = Callable[[], Awaitable[tuple[str, str] | None]]
+
+
 class RegistryClient:
     """One registry, one session; bearer tokens are fetched on a 401 challenge and reused.
 
@@ -63,13 +68,17 @@ class RegistryClient:
         registry: str,
         *,
         insecure: bool = False,
-        credentials: tuple[str, str] | None = None,
+        credentials: tuple[str, str] | Login | None = None,
         max_manifest_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self._session = session
         self._registry = registry
         self._base = f"{'http' if insecure else 'https'}://{registry}/v2"
-        self._credentials = credentials
+        # A login is looked up only when the registry asks for one: a public registry never
+        # makes modelward read the workload's Secrets.
+        self._login = credentials if callable(credentials) else None
+        self._credentials = None if callable(credentials) else credentials
+        self._login_lock = asyncio.Lock()
         self._tokens: dict[str, str] = {}
         self._max_manifest = max_manifest_bytes
 
@@ -237,16 +246,24 @@ class RegistryClient:
             ) from None
         return resp
 
+    async def _logged_in(self) -> tuple[str, str] | None:
+        async with self._login_lock:  # concurrent challenges wait for the one lookup
+            if self._login is not None:
+                self._credentials = await self._login()
+                self._login = None
+        return self._credentials
+
     async def _authorize(self, challenge: str, scope: str) -> str:
         scheme, _, params_text = challenge.partition(" ")
+        credentials = await self._logged_in()
         if scheme.lower() == "basic":
-            if not self._credentials:
+            if not credentials:
                 raise errors.SourceError(
                     f"registry {self._registry} requires credentials",
                     reason="Unauthorized",
                     hint=PULL_CREDENTIALS_HINT,
                 )
-            return _basic(self._credentials)
+            return _basic(credentials)
         if scheme.lower() != "bearer":
             raise errors.SourceError(
                 f"registry {self._registry} asks for unsupported auth {scheme!r}",
@@ -259,7 +276,7 @@ class RegistryClient:
                 f"registry {self._registry} sent no token realm", reason="Unauthorized"
             )
         query = {"scope": scope, **({"service": params["service"]} if "service" in params else {})}
-        headers = {"Authorization": _basic(self._credentials)} if self._credentials else {}
+        headers = {"Authorization": _basic(credentials)} if credentials else {}
         try:
             async with self._session.get(realm, params=query, headers=headers) as resp:
                 await _expect(resp, 200, "getting a registry token", None)

@@ -161,12 +161,16 @@ class OciSource:
 
     async def open(self, ref: refs.ModelRef, ctx: base.FetchContext) -> OciArtifact:
         reference = oci_reference.parse(ref.uri)
-        login = await ctx.credentials.lookup("oci", reference.registry) if ctx.credentials else None
+        provider = ctx.credentials
+
+        async def login() -> tuple[str, str] | None:
+            return _login(await provider.lookup("oci", reference.registry)) if provider else None
+
         client = oci_client.RegistryClient(
             ctx.session,
             reference.registry,
             insecure=reference.registry in ctx.settings.insecure_registries,
-            credentials=_login(login),
+            credentials=login,
             max_manifest_bytes=ctx.settings.limits.max_manifest_bytes,
         )
         top = await client.manifest(reference.repository, reference.identifier, ref=ref.uri)
