@@ -223,25 +223,19 @@ async def _directory(
     ref: refs.ModelRef, loc: Location, client: _Client, ctx: base.FetchContext
 ) -> objectstore.ObjectArtifact:
     listed = await _list(client, loc, ctx, ref.uri)
-    model = [item for item in listed if item.path != objectstore.DIRECTORY_SIGNATURE]
-    if not model:
-        raise objectstore.not_found(ref.uri, f"no object or model directory at {loc.uri()}")
-    objectstore.check_listing(model, ctx=ctx, ref=ref.uri)
 
     async def download(locator: str, dest: pathlib.Path, size: int) -> streams.Written:
         name, _, generation = locator.rpartition("#")
         return await _download(client, ctx, name, generation, dest, size, ref.uri)
 
-    files = await objectstore.download_directory(model, download, root=ctx.model_dir, ref=ref.uri)
-    pinned = refs.PinnedRef(
-        ref=ref, digest=objectstore.directory_digest(files), pinned_uri=loc.uri(), mutable=True
-    )
     sig_name = loc.name + objectstore.DIRECTORY_SIGNATURE
-    return objectstore.ObjectArtifact(
-        pinned=pinned,
-        ctx=ctx,
-        files=files,
-        signatures=lambda: _signature(client, ctx, sig_name, pinned.pinned_uri),
+    return await objectstore.directory(
+        ref,
+        ctx,
+        listed=listed,
+        where=loc.uri(),
+        download=download,
+        signatures=lambda uri: _signature(client, ctx, sig_name, uri),
     )
 
 

@@ -98,6 +98,28 @@ async def download_directory(
     return dict(await asyncio.gather(*(one(item) for item in listed)))
 
 
+async def directory(
+    ref: refs.ModelRef,
+    ctx: base.FetchContext,
+    *,
+    listed: Sequence[Listed],
+    where: str,
+    download: Download,
+    signatures: Callable[[str], Awaitable[list[base.Signature]]],
+) -> ObjectArtifact:
+    """The model directory at `where` (a prefix), downloaded: every listed object but the
+    signature, hashed into one digest; `signatures` reads the bundle for the pinned URI."""
+    model = [item for item in listed if item.path != DIRECTORY_SIGNATURE]
+    if not model:
+        raise not_found(ref.uri, f"no object or model directory at {where}")
+    check_listing(model, ctx=ctx, ref=ref.uri)
+    files = await download_directory(model, download, root=ctx.model_dir, ref=ref.uri)
+    pinned = refs.PinnedRef(ref=ref, digest=directory_digest(files), pinned_uri=where, mutable=True)
+    return ObjectArtifact(
+        pinned=pinned, ctx=ctx, files=files, signatures=lambda: signatures(pinned.pinned_uri)
+    )
+
+
 async def read_limited(chunks: AsyncIterator[bytes], *, limit: int, what: str, ref: str) -> bytes:
     """A small body (signature, listing page) read whole, refused past `limit` bytes."""
     data = bytearray()

@@ -230,10 +230,6 @@ async def _directory(
     ref: refs.ModelRef, loc: Location, client: _Client, ctx: base.FetchContext
 ) -> objectstore.ObjectArtifact:
     listed = await _list(client, loc, ctx, ref.uri)
-    model = [item for item in listed if item.path != objectstore.DIRECTORY_SIGNATURE]
-    if not model:
-        raise objectstore.not_found(ref.uri, f"no object or model directory at {loc.uri()}")
-    objectstore.check_listing(model, ctx=ctx, ref=ref.uri)
 
     async def download(key: str, dest: pathlib.Path, size: int) -> streams.Written:
         async with client.get(client.url(key)) as resp:
@@ -246,16 +242,14 @@ async def _directory(
                 ref=ref.uri,
             )
 
-    files = await objectstore.download_directory(model, download, root=ctx.model_dir, ref=ref.uri)
-    pinned = refs.PinnedRef(
-        ref=ref, digest=objectstore.directory_digest(files), pinned_uri=loc.uri(), mutable=True
-    )
     sig_key = loc.key + objectstore.DIRECTORY_SIGNATURE
-    return objectstore.ObjectArtifact(
-        pinned=pinned,
-        ctx=ctx,
-        files=files,
-        signatures=lambda: _signature(client, ctx, sig_key, pinned.pinned_uri),
+    return await objectstore.directory(
+        ref,
+        ctx,
+        listed=listed,
+        where=loc.uri(),
+        download=download,
+        signatures=lambda uri: _signature(client, ctx, sig_key, uri),
     )
 
 
