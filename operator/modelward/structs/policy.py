@@ -145,11 +145,15 @@ class Policy:
     error_message: str = ""
     scan: scanning.ScanPolicy | None = None
     known_bad: tuple[scanning.KnownBad, ...] = ()
+    # A fingerprint of everything a verdict depends on. Keys read from Secrets change without
+    # a new generation, so cached verdicts are keyed by this too. Computed once: every cached
+    # admission looks it up.
+    revision: str = dataclasses.field(init=False, repr=False, compare=False)
 
-    @property
-    def revision(self) -> str:
-        """A fingerprint of everything a verdict depends on. Keys read from Secrets change
-        without a new generation, so cached verdicts are keyed by this too."""
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "revision", self._fingerprint())
+
+    def _fingerprint(self) -> str:
         digest = hashlib.sha256()
         flags = f"{self.require_digest:d}{self.runtime_check:d}"
         for part in (self.mode, self.on_error, str(self.require_count), flags, *self.globs):
