@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import os
 import pathlib
@@ -19,17 +18,15 @@ import sys
 import tempfile
 import time
 
+import _decide
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from model_signing import signing as ms_signing
 
-from modelward import netrules
-from modelward import settings as settings_
 from modelward.adapters import demo
 from modelward.oci import client as oci_client
 from modelward.oci import media
-from modelward.pipeline import admit, decode
-from modelward.policies import parse
+from modelward.pipeline import admit
 
 CHUNK = 64 * 1024 * 1024
 
@@ -47,11 +44,10 @@ def make_model(root: pathlib.Path, size_mb: int, files: int) -> None:
 
 
 # The benchmark's registry listens on loopback, which modelward refuses by default.
-LOOPBACK = netrules.parse_allowance(["127.0.0.0/8", "::1"], what="bench")
 
 
 async def push(host: str, repo: str, model: pathlib.Path, sig: pathlib.Path) -> None:
-    settings = dataclasses.replace(settings_.Settings(), egress_allow=LOOPBACK)
+    settings = _decide.loopback_settings()
     async with admit.new_session(settings) as session:
         client = oci_client.RegistryClient(session, host, insecure=True)
         layers = []
@@ -82,45 +78,6 @@ def timed(cmd: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
-
-
-async def modelward_once(host: str, repo: str, public_pem: str, work: pathlib.Path) -> float:
-    settings = dataclasses.replace(
-        settings_.Settings(),
-        work_dir=work,
-        insecure_registries=frozenset({host}),
-        timeout_seconds=600,
-        egress_allow=LOOPBACK,
-        limits=dataclasses.replace(settings_.Limits(), download_timeout_seconds=600),
-    )
-    pol = parse.parse_policy(
-        {
-            "kind": "ClusterModelPolicy",
-            "metadata": {"name": "p"},
-            "spec": {
-                "models": [{"glob": "**"}],
-                "authorities": [{"name": "k", "key": {"data": public_pem}}],
-            },
-        },
-        secrets=lambda *a: b"",
-        home_namespace="modelward",
-    )
-    obj = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": "p",
-            "namespace": "ml",
-            "annotations": {"modelward.io/models": f"oci://{host}/{repo}:v1"},
-        },
-        "spec": {},
-    }
-    async with admit.running(settings) as admitter:
-        start = time.perf_counter()
-        decision = await admitter.admit(decode.from_object(obj), [pol])
-        elapsed = time.perf_counter() - start
-    assert decision.allowed, decision.message
-    return elapsed
 
 
 def main() -> int:
@@ -176,7 +133,15 @@ def main() -> int:
                     )
                 )
                 rows["modelward pull+verify"].append(
-                    asyncio.run(modelward_once(host, "bench/model", pub.decode(), work / "mw"))
+                    asyncio.run(
+                        _decide.cold_decision(
+                            f"oci://{host}/bench/model:v1",
+                            host,
+                            pub.decode(),
+                            work / "mw",
+                            timeout=600,
+                        )
+                    )
                 )
         floor = statistics.median(rows["openssl dgst -sha256"])
         print(

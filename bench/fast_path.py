@@ -13,26 +13,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import dataclasses
 import json
 import os
 import pathlib
 import shutil
 import statistics
 import tempfile
-import time
 
+import _decide
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from model_signing import signing as ms_signing
 
-from modelward import netrules
-from modelward import settings as settings_
 from modelward.adapters import demo
 from modelward.oci import client as oci_client
 from modelward.oci import media
-from modelward.pipeline import admit, decode
-from modelward.policies import parse
+from modelward.pipeline import admit
 
 SHARD_BYTES = 5 * 1024**3
 REPO_ROOT = "docker/registry/v2"
@@ -69,14 +65,13 @@ def place_blob(registry_root: pathlib.Path, repo: str, digest_hex: str, size: in
 
 
 # The benchmark's registry listens on loopback, which modelward refuses by default.
-LOOPBACK = netrules.parse_allowance(["127.0.0.0/8", "::1"], what="bench")
 
 
 async def push(
     host: str, registry_root: pathlib.Path, repo: str, model: pathlib.Path, sig: pathlib.Path
 ) -> str:
     digests = signed_digests(sig)
-    settings = dataclasses.replace(settings_.Settings(), egress_allow=LOOPBACK)
+    settings = _decide.loopback_settings()
     async with admit.new_session(settings) as session:
         client = oci_client.RegistryClient(session, host, insecure=True)
         layers = []
@@ -109,41 +104,6 @@ async def push(
         }
         body = json.dumps(manifest).encode()
         return await client.push_manifest(repo, "v1", body, media.OCI_MANIFEST)
-
-
-async def decide_once(uri: str, host: str, public_pem: str, work: pathlib.Path) -> float:
-    settings = dataclasses.replace(
-        settings_.Settings(),
-        work_dir=work,
-        insecure_registries=frozenset({host}),
-        timeout_seconds=3600,
-        egress_allow=LOOPBACK,
-        limits=dataclasses.replace(settings_.Limits(), download_timeout_seconds=3600),
-    )
-    pol = parse.parse_policy(
-        {
-            "kind": "ClusterModelPolicy",
-            "metadata": {"name": "p"},
-            "spec": {
-                "models": [{"glob": "**"}],
-                "authorities": [{"name": "k", "key": {"data": public_pem}}],
-            },
-        },
-        secrets=lambda *a: b"",
-        home_namespace="modelward",
-    )
-    obj = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "p", "namespace": "ml", "annotations": {"modelward.io/models": uri}},
-        "spec": {},
-    }
-    async with admit.running(settings) as admitter:
-        start = time.perf_counter()
-        decision = await admitter.admit(decode.from_object(obj), [pol])
-        elapsed = time.perf_counter() - start
-    assert decision.allowed, decision.message
-    return elapsed
 
 
 def main() -> int:
@@ -182,7 +142,11 @@ def main() -> int:
                     paths["by tag (download)"] = f"oci://{host}/{repo}:v1"
                 for name, uri in paths.items():
                     runs = [
-                        asyncio.run(decide_once(uri, host, pub.decode(), work / "mw"))
+                        asyncio.run(
+                            _decide.cold_decision(
+                                uri, host, pub.decode(), work / "mw", timeout=3600
+                            )
+                        )
                         for _ in range(args.runs)
                     ]
                     print(f"{gb:>6}GB {name:>22} {statistics.median(runs):8.3f}")
