@@ -439,7 +439,7 @@ def test_render(helm: Helm, scenario: str) -> None:
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_objects_match_kubernetes_schemas(helm: Helm, scenario: str, version: str) -> None:
     docs = rendered(helm, scenario)
-    assert kinds(docs).count("CustomResourceDefinition") == 5
+    assert kinds(docs).count("CustomResourceDefinition") == 6
     for doc in docs:
         try:
             kubernetes_validate.validate(doc, version, strict=True)
