@@ -83,6 +83,14 @@ class Settings:
     s3_endpoint: str | None = None
     s3_region: str = "us-east-1"
     gcs_endpoint: str | None = None
+    # ModelVerification records: shared verdicts every replica reads and writes.
+    records: bool = True
+    record_ttl_seconds: float = 86400.0
+    # How often the leading replica looks for records to verify again, and audits what runs
+    # (0: no audit).
+    recheck_interval_seconds: float = 60.0
+    audit_interval_seconds: float = 600.0
+    lease_seconds: float = 15.0
 
     @property
     def egress_rules(self) -> netrules.Rules:
@@ -120,12 +128,30 @@ class Settings:
             port = int(get("WEBHOOK_PORT") or base.webhook_port)
             metrics_port = int(get("METRICS_PORT") or base.metrics_port)
             resolve_ttl = float(get("RESOLVE_TTL_SECONDS") or base.resolve_ttl_seconds)
+            record_ttl = float(get("RECORD_TTL_SECONDS") or base.record_ttl_seconds)
+            recheck = float(get("RECHECK_INTERVAL_SECONDS") or base.recheck_interval_seconds)
+            audit = float(get("AUDIT_INTERVAL_SECONDS") or base.audit_interval_seconds)
+            lease = float(get("LEASE_SECONDS") or base.lease_seconds)
         except ValueError:
             raise errors.InputError(
-                "MODELWARD_TIMEOUT_SECONDS, MODELWARD_WEBHOOK_PORT, MODELWARD_METRICS_PORT and "
-                "MODELWARD_RESOLVE_TTL_SECONDS must be numbers",
+                "MODELWARD_TIMEOUT_SECONDS, MODELWARD_WEBHOOK_PORT, MODELWARD_METRICS_PORT, "
+                "MODELWARD_RESOLVE_TTL_SECONDS, MODELWARD_RECORD_TTL_SECONDS, "
+                "MODELWARD_RECHECK_INTERVAL_SECONDS, MODELWARD_AUDIT_INTERVAL_SECONDS and "
+                "MODELWARD_LEASE_SECONDS must be numbers",
                 reason="InvalidSettings",
             ) from None
+        if record_ttl <= 0 or recheck <= 0 or audit < 0 or lease <= 0:
+            raise errors.InputError(
+                "MODELWARD_RECORD_TTL_SECONDS, MODELWARD_RECHECK_INTERVAL_SECONDS and "
+                "MODELWARD_LEASE_SECONDS must be positive, MODELWARD_AUDIT_INTERVAL_SECONDS "
+                "zero (no audit) or positive",
+                reason="InvalidSettings",
+            )
+        records = (get("RECORDS") or "true").lower()
+        if records not in ("true", "false"):
+            raise errors.InputError(
+                "MODELWARD_RECORDS must be true or false", reason="InvalidSettings"
+            )
         insecure = get("INSECURE_REGISTRIES") or ""
         pin = (get("PIN_DIGESTS") or "false").lower()
         if pin not in ("true", "false"):
@@ -165,6 +191,11 @@ class Settings:
             s3_endpoint=get("S3_ENDPOINT"),
             s3_region=get("S3_REGION") or base.s3_region,
             gcs_endpoint=get("GCS_ENDPOINT"),
+            records=records == "true",
+            record_ttl_seconds=record_ttl,
+            recheck_interval_seconds=recheck,
+            audit_interval_seconds=audit,
+            lease_seconds=lease,
         )
 
 

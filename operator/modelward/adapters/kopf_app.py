@@ -26,19 +26,23 @@ from modelward import errors
 from modelward import settings as settings_
 from modelward.adapters import (
     events,
+    kopf_audit,
     kopf_exceptions,
+    kopf_records,
     kopf_trust,
     kube,
+    leader,
     probes,
     pullsecrets,
     webhook_tls,
 )
+from modelward.adapters import records as records_
 from modelward.extractors import declared
 from modelward.extractors import registry as registry_
 from modelward.extractors import status as extractor_status
 from modelward.pipeline import admit, decode, pin, runtimecheck
-from modelward.pipeline import pullsecrets as pipeline_pullsecrets
 from modelward.policies import exception_index, index, parse, status, trustroot_index
+from modelward.record import verification_index
 from modelward.structs import context
 
 logger = logging.getLogger(__name__)
@@ -82,6 +86,14 @@ class State:
     probe_server: probes.ProbeServer | None = None
     events: events.Poster | None = None
     tls_task: asyncio.Task[None] | None = None
+    # ModelVerification records (None when disabled), their writer, and the Lease that picks
+    # the replica doing the background work.
+    records: verification_index.RecordIndex | None = None
+    writer: records_.Writer | None = None
+    leadership: leader.Leadership | None = None
+    tasks: list[asyncio.Task[None]] = dataclasses.field(default_factory=list)
+    # (object uid, reference, reason) of the violations already reported by an Event.
+    audit_reported: set[tuple[str, str, str]] = dataclasses.field(default_factory=set)
 
 
 class WebhookServer(kopf.WebhookServer):
@@ -181,6 +193,8 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             session=state.session,
             secrets=kube.read_secret,
             declared=state.extractors,
+            records=state.records,
+            recorder=state.writer,
         )
         state.health.pipeline = True
 
@@ -284,6 +298,8 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
 
     kopf_trust.register(registry, state)
     kopf_exceptions.register(registry, state)
+    kopf_records.register(registry, state)
+    kopf_audit.register(registry, state)
 
     async def validate(
         body: kopf.Body,
@@ -400,12 +416,7 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
 
 
 def _credentials(ctx: context.AdmissionContext) -> pullsecrets.PullSecretProvider | None:
-    """The workload's own pull Secrets, from its namespace only."""
-    if not ctx.namespace:
-        return None
-    return pullsecrets.PullSecretProvider(
-        ctx.namespace, pipeline_pullsecrets.pull_secret_refs(ctx.obj)
-    )
+    return pullsecrets.for_workload(ctx)
 
 
 def _context(

@@ -112,3 +112,95 @@ def service_account_pull_secrets(namespace: str, name: str) -> list[str]:
     except kubernetes.client.ApiException:
         return []
     return [ref.name for ref in account.image_pull_secrets or [] if ref.name]
+
+
+def get_cluster_object(group: str, version: str, plural: str, name: str) -> dict[str, Any] | None:
+    """One cluster-scoped custom object, or None when it does not exist."""
+    try:
+        return cast(
+            dict[str, Any], _custom().get_cluster_custom_object(group, version, plural, name)
+        )
+    except kubernetes.client.ApiException as e:
+        if e.status == 404:
+            return None
+        raise
+
+
+def create_cluster_object(group: str, version: str, plural: str, body: dict[str, Any]) -> None:
+    """Create a cluster-scoped custom object; ApiException (409 when it exists) otherwise."""
+    _custom().create_cluster_custom_object(group, version, plural, body)
+
+
+def delete_cluster_object(group: str, version: str, plural: str, name: str) -> None:
+    """Delete a cluster-scoped custom object; one already gone is not an error."""
+    try:
+        _custom().delete_cluster_custom_object(group, version, plural, name)
+    except kubernetes.client.ApiException as e:
+        if e.status != 404:
+            raise
+
+
+def replace_cluster_status(
+    group: str, version: str, plural: str, name: str, resource_version: str, status: Any
+) -> None:
+    """Merge-patch a cluster-scoped object's status only if it is still at `resource_version`
+    (ApiException 409 otherwise): read, merge, write without losing a concurrent writer's
+    entries."""
+    body = {"metadata": {"resourceVersion": resource_version}, "status": status}
+    _custom().patch_cluster_custom_object_status(
+        group, version, plural, name, body, _content_type="application/merge-patch+json"
+    )
+
+
+def list_everywhere(group: str, version: str, plural: str) -> list[dict[str, Any]]:
+    """Every object of a kind in all namespaces: Pods, or a custom resource; [] when the kind
+    is not served; ApiException for any other failure."""
+    try:
+        if not group and plural == "pods":
+            api = _core()
+            listing = api.api_client.sanitize_for_serialization(api.list_pod_for_all_namespaces())
+            # Items of a typed list carry no kind; the extractors need it.
+            return [
+                {"apiVersion": "v1", "kind": "Pod", **item} for item in listing.get("items") or ()
+            ]
+        return list_objects(group, version, plural)
+    except kubernetes.client.ApiException as e:
+        if e.status == 404:
+            return []
+        raise
+
+
+def get_lease(namespace: str, name: str) -> dict[str, Any] | None:
+    """A coordination.k8s.io Lease, or None when it does not exist."""
+    try:
+        return cast(
+            dict[str, Any],
+            _custom().get_namespaced_custom_object(
+                "coordination.k8s.io", "v1", namespace, "leases", name
+            ),
+        )
+    except kubernetes.client.ApiException as e:
+        if e.status == 404:
+            return None
+        raise
+
+
+def create_lease(namespace: str, body: dict[str, Any]) -> None:
+    """Create a Lease; ApiException 409 when another replica created it first."""
+    _custom().create_namespaced_custom_object(
+        "coordination.k8s.io", "v1", namespace, "leases", body
+    )
+
+
+def update_lease(namespace: str, name: str, body: dict[str, Any]) -> None:
+    """Merge-patch a Lease; `body` carries metadata.resourceVersion, so a concurrent holder's
+    write makes this one fail with 409."""
+    _custom().patch_namespaced_custom_object(
+        "coordination.k8s.io",
+        "v1",
+        namespace,
+        "leases",
+        name,
+        body,
+        _content_type="application/merge-patch+json",
+    )

@@ -11,6 +11,7 @@ from modelward import errors
 from modelward.adapters import kube
 from modelward.pipeline import pullsecrets
 from modelward.sources import base, credentials
+from modelward.structs import context
 
 logger = logging.getLogger(__name__)
 
@@ -90,3 +91,10 @@ class PullSecretProvider:
                 )
                 self._loaded = credentials.DockerConfigProvider(configs)
         return await self._loaded.lookup(scheme, host)
+
+
+def for_workload(ctx: context.AdmissionContext) -> PullSecretProvider | None:
+    """The workload's own pull Secrets, from its namespace only."""
+    if not ctx.namespace:
+        return None
+    return PullSecretProvider(ctx.namespace, pullsecrets.pull_secret_refs(ctx.obj))

@@ -13,12 +13,13 @@ import tempfile
 import time
 import weakref
 from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
+from typing import Protocol
 
 import aiohttp
 
 from modelward import errors
 from modelward import settings as settings_
-from modelward.extractors import registry
+from modelward.extractors import fields, registry
 from modelward.pipeline import (
     access,
     decide,
@@ -34,7 +35,7 @@ from modelward.pipeline import (
     verify,
 )
 from modelward.policies import onerror, static
-from modelward.record import metrics, resolutions, verdicts
+from modelward.record import metrics, resolutions, verdicts, verification_index
 from modelward.sources import base, egress, gcs, hf, https, oci, pvc, s3
 from modelward.sources import credentials as credentials_
 from modelward.structs import context, evidence, exceptions, policy, refs
@@ -62,6 +63,16 @@ async def running(
         yield Admitter(settings, sources=default_sources(), session=session, declared=declared)
 
 
+class Recorder(Protocol):
+    """Where fresh verdicts go to be shared (ModelVerification records); never blocks."""
+
+    def submit(
+        self,
+        pinned: refs.PinnedRef,
+        results: Sequence[tuple[policy.Policy, evidence.PolicyResult]],
+    ) -> None: ...
+
+
 class Admitter:
     """The pipeline with its long-lived parts: sources, HTTP session, verdict cache."""
 
@@ -74,8 +85,13 @@ class Admitter:
         cache: verdicts.VerdictCache | None = None,
         secrets: storage.SecretReader | None = None,
         declared: registry.Lookup | None = None,
+        records: verification_index.RecordIndex | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self.settings = settings
+        # The shared ModelVerification records: read after a cache miss, fed fresh verdicts.
+        self.records = records
+        self.recorder = recorder
         # Reads KServe's storage-config Secrets; None offline, where they stay unresolved.
         self._secrets = secrets
         self.declared = declared
@@ -103,19 +119,27 @@ class Admitter:
         *,
         pinning: bool = False,
         credentials: base.CredentialProvider | None = None,
+        audit: bool = False,
     ) -> evidence.Decision:
         """Decide on one object within the settings' deadline; a timeout is a denial.
 
         `exempting` are the ModelPolicyExceptions that may waive policies for it. `pinning`
         says the caller rewrites verified `oci://` tags to their digests (the mutating
         webhook): those references are then digest-bound as admitted. `credentials` are the
-        requesting workload's own (never another namespace's).
+        requesting workload's own (never another namespace's). `audit` judges a running object
+        for the background audit: its budget is the download timeout, not the webhook's, and it
+        is neither logged nor counted as an admission.
         """
         started = time.monotonic()
+        budget = (
+            self.settings.limits.download_timeout_seconds
+            if audit
+            else self.settings.deadline_seconds
+        )
         found = extract.extract_refs(ctx.obj, self.declared)
         results: list[evidence.RefResult] = []
         try:
-            async with asyncio.timeout(self.settings.deadline_seconds):
+            async with asyncio.timeout(budget):
                 if any(r.storage is not None for r in found):
                     found = await asyncio.to_thread(self._resolve_storage, ctx, found)
                 results = list(
@@ -127,7 +151,6 @@ class Admitter:
                     )
                 )
         except TimeoutError:
-            budget = self.settings.deadline_seconds
             results = [
                 evidence.RefResult(
                     ref=r,
@@ -140,15 +163,33 @@ class Admitter:
                 for r in found
             ]
         decision = decide.decide(ctx, results, no_match=self.settings.no_match)
-        elapsed = time.monotonic() - started
-        _log(ctx, decision, elapsed)
-        metrics.observe_decision(ctx, decision, elapsed)
+        if not audit:
+            elapsed = time.monotonic() - started
+            _log(ctx, decision, elapsed)
+            metrics.observe_decision(ctx, decision, elapsed)
         return decision
 
     def _resolve_storage(
         self, ctx: context.AdmissionContext, found: Sequence[refs.ModelRef]
     ) -> list[refs.ModelRef]:
         return [storage.resolve(r, ctx.namespace, self._secrets) for r in found]
+
+    async def verify_ref(self, uri: str, policies: Sequence[policy.Policy]) -> evidence.RefResult:
+        """Verify one reference afresh against `policies`, outside any admission: a
+        ModelVerification's pre-verification or re-verification. Only what the policies grant
+        is used (no workload's credentials); nothing is cached or recorded."""
+        ref = refs.ModelRef(uri=fields.normalize_uri(uri), field_path="spec.ref")
+        source = self._sources.get(ref.scheme)
+        if source is None:
+            what = f"scheme {ref.scheme}://" if ref.scheme else "a reference without a scheme"
+            return evidence.RefResult(
+                ref=ref, error=("Unverifiable", f"{what} cannot be verified ahead of admission")
+            )
+        ready = [p for p in policies if p.ready and p.static is None]
+        async with asyncio.timeout(self.settings.limits.download_timeout_seconds + 5):
+            lock = self._flights.setdefault(ref.uri, asyncio.Lock())
+            async with lock:
+                return await self._verify(ref, source, ready, False, None, ("record",), fresh=True)
 
     def _on_error(
         self, ctx: context.AdmissionContext, ref: refs.ModelRef, policies: Sequence[policy.Policy]
@@ -214,9 +255,13 @@ class Admitter:
         will_pin: bool,
         credentials: base.CredentialProvider | None,
         scope: Hashable = None,
+        *,
+        fresh: bool = False,
     ) -> evidence.RefResult:
+        """`fresh` verifies again, reading no cached resolution or verdict, and shares
+        nothing: the caller records what it found."""
         resolved = resolutions.key(ref.uri, scope, governing)
-        known = self.resolutions.get(resolved)
+        known = None if fresh else self.resolutions.get(resolved)
         if known is not None:
             results, todo = self._settle(known, governing, will_pin)
             if not todo:
@@ -243,7 +288,7 @@ class Admitter:
                 try:
                     async with budget:
                         return await self._fetch_and_check(
-                            ref, source, governing, ctx, will_pin, resolved
+                            ref, source, governing, ctx, will_pin, resolved, fresh
                         )
                 except TimeoutError:
                     if not budget.expired():
@@ -271,11 +316,13 @@ class Admitter:
         ctx: base.FetchContext,
         will_pin: bool,
         resolved: resolutions.Key,
+        fresh: bool,
     ) -> evidence.RefResult:
         artifact = await source.open(ref, ctx)
         pinned = artifact.pinned
-        self.resolutions.put(resolved, pinned)
-        results, todo = self._settle(pinned, governing, will_pin)
+        if not fresh:
+            self.resolutions.put(resolved, pinned)
+        results, todo = self._settle(pinned, governing, will_pin, fresh)
         fast = False
         if todo:
             with metrics.verifying(ref.scheme):
@@ -284,19 +331,34 @@ class Admitter:
                 results[pol.key] = result
                 # Only passes are remembered: a denial must end as soon as the model is
                 # signed, and a detached signature is not part of the content digest.
-                if result.passed:
+                if result.passed and not fresh:
                     self.cache.put(pinned.digest, pol, result)
+            if self.recorder is not None and not fresh:
+                self.recorder.submit(pinned, list(zip(todo, checked, strict=True)))
         return _result(ref, pinned, governing, results, cached=not todo, fast=fast)
 
+    def _known(self, digest: str, pol: policy.Policy) -> evidence.PolicyResult | None:
+        """A standing pass from this replica's cache, else from a shared record."""
+        cached = self.cache.get(digest, pol)
+        if cached is None and self.records is not None:
+            cached = self.records.lookup(digest, pol)
+            if cached is not None:
+                self.cache.put(digest, pol, cached)
+        return cached
+
     def _settle(
-        self, pinned: refs.PinnedRef, governing: Sequence[policy.Policy], will_pin: bool
+        self,
+        pinned: refs.PinnedRef,
+        governing: Sequence[policy.Policy],
+        will_pin: bool,
+        fresh: bool = False,
     ) -> tuple[dict[policy.PolicyKey, evidence.PolicyResult], list[policy.Policy]]:
         """What is known without the model's bytes, per policy; and the policies left to check."""
         results: dict[policy.PolicyKey, evidence.PolicyResult] = {}
         todo = []
         for pol in governing:
             bad = scan.known_bad(pol, pinned.digest, None) if pol.ready else None
-            cached = self.cache.get(pinned.digest, pol) if pol.ready else None
+            cached = self._known(pinned.digest, pol) if pol.ready and not fresh else None
             denial = digests.mutable_denial(pol, pinned, will_pin=will_pin)
             if bad is not None:
                 results[pol.key] = bad

@@ -73,6 +73,24 @@ CACHE_LOOKUPS = Counter(
     ["result"],
     namespace=NAMESPACE,
 )
+RECORD_LOOKUPS = Counter(
+    "record_lookups",
+    "ModelVerification record lookups after a verdict cache miss, by result (hit, miss).",
+    ["result"],
+    namespace=NAMESPACE,
+)
+RECORD_WRITES = Counter(
+    "record_writes",
+    "ModelVerification status writes, by result (written, conflict, error).",
+    ["result"],
+    namespace=NAMESPACE,
+)
+AUDIT_VIOLATIONS = Counter(
+    "audit_violations",
+    "Running objects the background audit found whose models no longer pass, by policy.",
+    ["policy"],
+    namespace=NAMESPACE,
+)
 ERRORS = Counter(
     "errors",
     "References that could not be evaluated, by source scheme and reason code.",
@@ -89,6 +107,9 @@ EXPORTED: tuple[Counter | Histogram, ...] = (
     SCAN_SECONDS,
     FETCHED_BYTES,
     CACHE_LOOKUPS,
+    RECORD_LOOKUPS,
+    RECORD_WRITES,
+    AUDIT_VIOLATIONS,
     ERRORS,
 )
 
@@ -139,6 +160,21 @@ def fetched(size: int) -> None:
 def cache_lookup(hit: bool) -> None:
     """Count one verdict cache lookup."""
     CACHE_LOOKUPS.labels("hit" if hit else "miss").inc()
+
+
+def record_lookup(hit: bool) -> None:
+    """Count one ModelVerification record lookup."""
+    RECORD_LOOKUPS.labels("hit" if hit else "miss").inc()
+
+
+def record_write(result: str) -> None:
+    """Count one record status write: written, conflict or error."""
+    RECORD_WRITES.labels(result).inc()
+
+
+def audit_violation(policy: str) -> None:
+    """Count one object the audit found failing a policy."""
+    AUDIT_VIOLATIONS.labels(bounded(policy)).inc()
 
 
 @contextlib.contextmanager

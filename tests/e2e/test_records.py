@@ -1,0 +1,265 @@
+"""ModelVerification records end to end, with real Kopf operators against the emulated API and
+a real registry behind a request-counting proxy: verdicts shared by replicas and kept across a
+restart, pre-verification, re-verification when a policy changes, and the background audit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import pathlib
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from modelward.adapters import kopf_app
+from modelward.adapters import kube as kube_adapter
+from tests.e2e.test_operator import cluster_policy, isvc, response
+from tests.fixtures import ocipush, signing
+from tests.fixtures.kube import KubeApi, OperatorHandle, start_operator, webhook_settings
+from tests.fixtures.registry import CountingProxy, Registry
+
+API = "modelward.io/v1alpha1"
+WAIT = 10.0  # bounds every wait below; each step takes well under a second
+
+
+@pytest.fixture
+def proxy(registry: Registry) -> Iterator[CountingProxy]:
+    with CountingProxy(registry.url) as running:
+        yield running
+
+
+@pytest.fixture
+def models(
+    tmp_path: pathlib.Path, registry: Registry, bert_model: pathlib.Path, proxy: CountingProxy
+) -> tuple[signing.KeyPair, dict[str, str]]:
+    key = signing.make_ec_key(tmp_path, "ml-release")
+    sig = signing.sign_with_key(bert_model, key, tmp_path / "model.sig")
+    refs = {}
+    for name, signature in (("signed", sig), ("unsigned", None)):
+        repo = ocipush.unique_repo(name)
+        ocipush.push_model(registry, repo, bert_model, signature=signature)
+        refs[name] = f"oci://{proxy.host}/{repo}:v1"
+    return key, refs
+
+
+def _operator(
+    tmp_path: pathlib.Path, name: str, proxy: CountingProxy, api: KubeApi, **overrides: Any
+) -> contextlib.AbstractContextManager[OperatorHandle]:
+    settings, ca = webhook_settings(
+        tmp_path / name,
+        insecure_registries=frozenset({proxy.host}),
+        lease_seconds=1.0,
+        recheck_interval_seconds=0.3,
+        **overrides,
+    )
+    kube_adapter.reset()
+    return start_operator(kopf_app.run, settings, api, ca)
+
+
+async def _allowed(handle: OperatorHandle, uri: str, name: str = "bert") -> bool:
+    return bool(response(await handle.review(isvc(name, uri)))["allowed"])
+
+
+async def _record(
+    api: KubeApi, name: str, want: str, *, field: str = "verdict", timeout: float = WAIT
+) -> dict[str, Any]:
+    """Polls a record until its status `field` equals `want`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = await asyncio.to_thread(api.get, API, "ModelVerification", name)
+        status = (found or {}).get("status") or {}
+        if status.get(field) == want:
+            assert found is not None
+            return found
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"record {name}: {field} never became {want}; status {status}")
+        await asyncio.sleep(0.05)
+
+
+async def _records(api: KubeApi) -> list[dict[str, Any]]:
+    listing = await asyncio.to_thread(api.request, "GET", api.kind(API, "ModelVerification").path())
+    return list(listing["items"])
+
+
+async def _only_record(api: KubeApi) -> dict[str, Any]:
+    deadline = time.monotonic() + WAIT
+    while not (found := await _records(api)):
+        assert time.monotonic() < deadline, "no record was written"
+        await asyncio.sleep(0.05)
+    assert len(found) == 1, [r["metadata"]["name"] for r in found]
+    return found[0]
+
+
+async def test_replicas_share_verdicts_and_a_restart_keeps_them(
+    tmp_path: pathlib.Path,
+    models: tuple[signing.KeyPair, dict[str, str]],
+    proxy: CountingProxy,
+    kube_api: KubeApi,
+) -> None:
+    key, refs = models
+    await asyncio.to_thread(kube_api.create, cluster_policy("require-signed", key))
+    with _operator(tmp_path, "a", proxy, kube_api) as a:
+        await a.wait_policy_ready("require-signed")
+        assert await _allowed(a, refs["signed"])
+        assert proxy.blob_reads(), "the first admission downloads the model"
+        # A denial makes no record: anyone could otherwise fill the cluster with them.
+        assert not await _allowed(a, refs["unsigned"])
+        record = await _only_record(kube_api)
+        record = await _record(kube_api, record["metadata"]["name"], "Verified")
+        status = record["status"]
+        assert record["metadata"]["name"] == "sha256-" + status["digest"].removeprefix("sha256:")
+        assert record["metadata"]["labels"]["modelward.io/origin"] == "admission"
+        assert status["references"] == [refs["signed"]]
+        assert status["signers"]
+        (entry,) = status["policies"]
+        assert entry["name"] == "require-signed"
+        assert entry["passed"] is True
+        with _operator(tmp_path, "b", proxy, kube_api) as b:
+            await b.wait_policy_ready("require-signed")
+            proxy.clear()
+            assert await _allowed(b, refs["signed"])
+            assert proxy.blob_reads() == [], "replica b verified again, not from the record"
+            assert proxy.paths(contains="/manifests/"), "the tag is still resolved to its digest"
+    # A new process: the record is all it knows of the earlier verification.
+    proxy.clear()
+    with _operator(tmp_path, "c", proxy, kube_api) as c:
+        await c.wait_policy_ready("require-signed")
+        assert await _allowed(c, refs["signed"])
+        assert proxy.blob_reads() == []
+        assert not await _allowed(c, refs["unsigned"])
+
+
+async def test_a_model_verified_ahead_of_its_deployment(
+    tmp_path: pathlib.Path,
+    models: tuple[signing.KeyPair, dict[str, str]],
+    proxy: CountingProxy,
+    kube_api: KubeApi,
+) -> None:
+    key, refs = models
+    await asyncio.to_thread(kube_api.create, cluster_policy("require-signed", key))
+    with _operator(tmp_path, "op", proxy, kube_api) as op:
+        await op.wait_policy_ready("require-signed")
+        for name, uri in (("llm", refs["signed"]), ("unsigned", refs["unsigned"])):
+            await asyncio.to_thread(
+                kube_api.create,
+                {
+                    "apiVersion": API,
+                    "kind": "ModelVerification",
+                    "metadata": {"name": name},
+                    "spec": {"ref": uri},
+                },
+            )
+        good = await _record(kube_api, "llm", "Verified")
+        assert good["status"]["observedGeneration"] == good["metadata"]["generation"]
+        assert good["status"]["pinnedRef"].endswith(good["status"]["digest"])
+        bad = await _record(kube_api, "unsigned", "Failed")
+        assert bad["status"]["reason"] == "SignatureMissing"
+        assert "require-signed" in bad["status"]["message"]
+        # The deployment is then answered from the record, without a download.
+        proxy.clear()
+        assert await _allowed(op, refs["signed"])
+        assert proxy.blob_reads() == []
+        assert not await _allowed(op, refs["unsigned"])
+
+        # A digest the reference does not resolve to fails the record, saying both.
+        wrong = "sha256:" + "0" * 64
+        await asyncio.to_thread(
+            kube_api.create,
+            {
+                "apiVersion": API,
+                "kind": "ModelVerification",
+                "metadata": {"name": "pinned"},
+                "spec": {"ref": refs["signed"], "digest": wrong},
+            },
+        )
+        mismatch = await _record(kube_api, "pinned", "Error")
+        assert mismatch["status"]["reason"] == "DigestMismatch"
+        assert wrong in mismatch["status"]["message"]
+
+        # A reference no policy governs says so.
+        await asyncio.to_thread(
+            kube_api.create,
+            {
+                "apiVersion": API,
+                "kind": "ModelVerification",
+                "metadata": {"name": "ungoverned"},
+                "spec": {"ref": refs["signed"], "policies": ["no-such-policy"]},
+            },
+        )
+        ungoverned = await _record(kube_api, "ungoverned", "Error")
+        assert ungoverned["status"]["reason"] == "NoPolicy"
+
+
+async def test_a_changed_policy_reverifies_its_records_and_the_audit_reports(
+    tmp_path: pathlib.Path,
+    models: tuple[signing.KeyPair, dict[str, str]],
+    proxy: CountingProxy,
+    kube_api: KubeApi,
+) -> None:
+    key, refs = models
+    other = signing.make_ec_key(tmp_path, "security")
+    await asyncio.to_thread(kube_api.create, cluster_policy("require-signed", key))
+    running = isvc("served", refs["signed"])
+    await asyncio.to_thread(kube_api.create, running)
+    with _operator(tmp_path, "op", proxy, kube_api, audit_interval_seconds=0.5) as op:
+        await op.wait_policy_ready("require-signed")
+        assert await _allowed(op, refs["signed"])
+        name = (await _only_record(kube_api))["metadata"]["name"]
+        before = await _record(kube_api, name, "Verified")
+        audited = await _policy_audit(kube_api, lambda a: a.get("auditedObjects") == 1)
+        assert audited["totalViolations"] == 0
+
+        # The key is replaced: the record no longer stands, and is verified again at once.
+        new_key = cluster_policy("require-signed", other)["spec"]["authorities"]
+        await asyncio.to_thread(
+            kube_api.patch,
+            API,
+            "ClusterModelPolicy",
+            "require-signed",
+            {"spec": {"authorities": new_key}},
+        )
+        after = await _record(kube_api, name, "Failed")
+        assert after["status"]["reason"] == "UntrustedSigner"
+        (entry,) = after["status"]["policies"]
+        assert entry["revision"] != before["status"]["policies"][0]["revision"]
+        assert not await _allowed(op, refs["signed"])
+
+        # The running InferenceService is reported: on the policy and by an Event on it.
+        audit = await _policy_audit(kube_api, lambda a: a.get("totalViolations") == 1)
+        (violation,) = audit["violations"]
+        assert violation == {
+            "kind": "serving.kserve.io/InferenceService",
+            "namespace": "ml",
+            "name": "served",
+            "reference": refs["signed"],
+            "field": "spec.predictor.model.storageUri",
+            "reason": "UntrustedSigner",
+            "message": violation["message"],
+        }
+        event = await _event(kube_api, "ModelAuditFailed", "served")
+        assert refs["signed"] in event["message"]
+        assert "require-signed" in event["message"]
+
+
+async def _policy_audit(api: KubeApi, done: Any) -> dict[str, Any]:
+    deadline = time.monotonic() + WAIT
+    while True:
+        pol = await asyncio.to_thread(api.get, API, "ClusterModelPolicy", "require-signed")
+        audit = ((pol or {}).get("status") or {}).get("audit") or {}
+        if done(audit):
+            return dict(audit)
+        assert time.monotonic() < deadline, f"the audit never reported as expected: {audit}"
+        await asyncio.sleep(0.1)
+
+
+async def _event(api: KubeApi, reason: str, name: str) -> dict[str, Any]:
+    deadline = time.monotonic() + WAIT
+    while True:
+        listing = await asyncio.to_thread(api.request, "GET", api.kind("v1", "Event").path())
+        for event in listing["items"]:
+            if event.get("reason") == reason and event["involvedObject"]["name"] == name:
+                return dict(event)
+        assert time.monotonic() < deadline, f"no {reason} Event on {name}"
+        await asyncio.sleep(0.1)
