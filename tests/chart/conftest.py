@@ -140,6 +140,13 @@ def only(docs: list[Manifest], kind: str) -> Manifest:
     return found[0]
 
 
+def named(docs: list[Manifest], kind: str, name: str) -> Manifest:
+    """The one object of this kind and name."""
+    found = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
+    return found[0]
+
+
 def kinds(docs: list[Manifest]) -> list[str]:
     """The kinds rendered, in order."""
     return [doc["kind"] for doc in docs]
@@ -152,15 +159,19 @@ CRDS = {
     "ModelPolicy": CHART / "crds" / "modelpolicies.modelward.io.yaml",
 }
 
-# Not a policy: tested on its own (tests/chart/test_extractor_crd.py).
+# Not policies: each tested on its own (tests/chart/test_extractor_crd.py, ...).
 EXTRACTOR_CRD = CHART / "crds" / "modelextractors.modelward.io.yaml"
+OTHER_CRDS = {
+    "ModelExtractor": EXTRACTOR_CRD,
+    "ModelVerification": CHART / "crds" / "modelverifications.modelward.io.yaml",
+}
 
 Schema = dict[str, Any]
 
 
 def crd(kind: str) -> dict[str, Any]:
     """The CustomResourceDefinition of this kind, from the chart."""
-    path = EXTRACTOR_CRD if kind == "ModelExtractor" else CRDS[kind]
+    path = OTHER_CRDS.get(kind) or CRDS[kind]
     return yaml.safe_load(path.read_text())  # type: ignore[no-any-return]
 
 

@@ -25,6 +25,7 @@ from tests.chart.conftest import (
     Manifest,
     crd_errors,
     kinds,
+    named,
     only,
 )
 
@@ -111,7 +112,10 @@ def check_default(docs: list[Manifest]) -> None:
             "ServiceAccount",
             "Role",  # the operator's own TLS Secret (tls.mode=operator)
             "RoleBinding",
+            "Role",  # the Lease electing the replica that does the background work
+            "RoleBinding",
             "ClusterRole",
+            "ClusterRole",  # for CI: request pre-verifications
             "ClusterRoleBinding",
             "Service",
             "Service",  # metrics
@@ -195,6 +199,11 @@ def check_default(docs: list[Manifest]) -> None:
         "MODELWARD_S3_REGION": "us-east-1",
         "MODELWARD_GCS_ENDPOINT": "",
         "MODELWARD_WORK_DIR": "/tmp/modelward",
+        "MODELWARD_RECORDS": "true",
+        "MODELWARD_RECORD_TTL_SECONDS": "86400",
+        "MODELWARD_RECHECK_INTERVAL_SECONDS": "60",
+        "MODELWARD_AUDIT_INTERVAL_SECONDS": "600",
+        "POD_NAME": {"fieldRef": {"fieldPath": "metadata.name"}},
         "TMPDIR": "/tmp/modelward",
     }
     # The operator makes its own certificate: nothing to mount, caBundle patched in later.
@@ -458,7 +467,7 @@ def test_release_namespace_is_always_excluded(helm: Helm) -> None:
 
 
 def test_cluster_role_is_least_privilege(helm: Helm) -> None:
-    role = only(rendered(helm, "default"), "ClusterRole")
+    role = named(rendered(helm, "default"), "ClusterRole", "modelward")
     granted = {
         (group, resource, verb)
         for rule in role["rules"]
@@ -472,6 +481,17 @@ def test_cluster_role_is_least_privilege(helm: Helm) -> None:
         *{("modelward.io", f"{r}/status", v) for r in policies for v in ("get", "patch")},
         *{("modelward.io", "modelextractors", v) for v in ("get", "list", "watch", "patch")},
         *{("modelward.io", "modelextractors/status", v) for v in ("get", "patch")},
+        *{("modelward.io", "modelverifications", v) for v in ("get", "list", "watch")},
+        ("modelward.io", "modelverifications", "create"),
+        ("modelward.io", "modelverifications", "delete"),
+        *{("modelward.io", "modelverifications/status", v) for v in ("get", "patch")},
+        # The audit: what runs models, listed only.
+        ("", "pods", "list"),
+        *{("serving.kserve.io", r, "list") for r in ("inferenceservices", "trainedmodels")},
+        ("serving.kserve.io", "llminferenceservices", "list"),
+        ("mlops.seldon.io", "models", "list"),
+        ("kubeai.org", "models", "list"),
+        ("machinelearning.seldon.io", "seldondeployments", "list"),
         ("", "namespaces", "list"),
         ("", "namespaces", "watch"),
         ("", "secrets", "get"),
@@ -700,3 +720,27 @@ def test_readme_lists_every_value() -> None:
     assert documented_paths() <= listed
     assert {path for path in values_paths() if not covered(path, listed)} == set()
     assert listed - prefixes(values_paths()) == set()
+
+
+def test_records_rbac_elects_through_one_lease_and_ci_never_writes_verdicts(helm: Helm) -> None:
+    docs = rendered(helm, "default")
+    leader = named(docs, "Role", "modelward-leader")
+    assert leader["metadata"]["namespace"] == NAMESPACE
+    assert {
+        (verb, tuple(rule.get("resourceNames", ())))
+        for rule in leader["rules"]
+        for verb in rule["verbs"]
+    } == {("create", ()), ("get", ("modelward-leader",)), ("patch", ("modelward-leader",))}
+    requester = named(docs, "ClusterRole", "modelward-verification-requester")
+    (rule,) = requester["rules"]
+    assert rule["resources"] == ["modelverifications"]  # not modelverifications/status
+    assert env(docs)["MODELWARD_RECORDS"] == "true"
+    assert env(docs)["MODELWARD_AUDIT_INTERVAL_SECONDS"] == "600"
+
+
+def test_records_off_renders_no_record_rbac(helm: Helm) -> None:
+    docs = helm.render({"records": {"enabled": False}})
+    assert not [d for d in docs if d["metadata"]["name"].endswith(("-leader", "-requester"))]
+    role = named(docs, "ClusterRole", "modelward")
+    assert not [r for r in role["rules"] if "modelverifications" in r["resources"]]
+    assert env(docs)["MODELWARD_RECORDS"] == "false"

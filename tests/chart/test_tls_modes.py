@@ -8,7 +8,16 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from tests.chart.conftest import CHART, NAMESPACE, Helm, HelmError, Manifest, kinds, only
+from tests.chart.conftest import (
+    CHART,
+    NAMESPACE,
+    Helm,
+    HelmError,
+    Manifest,
+    kinds,
+    named,
+    only,
+)
 
 
 def env(docs: list[Manifest]) -> dict[str, str]:
@@ -28,21 +37,21 @@ def grants(rules: list[dict[str, Any]]) -> set[tuple[str, str, str, tuple[str, .
 
 def test_operator_mode_may_write_only_its_own_secret_and_webhook(helm: Helm) -> None:
     docs = helm.render({})
-    role = only(docs, "Role")
+    role = named(docs, "Role", "modelward-tls")
     assert role["metadata"]["namespace"] == NAMESPACE
     assert grants(role["rules"]) == {
         ("", "secrets", "create", ()),
         ("", "secrets", "get", ("modelward-tls",)),
         ("", "secrets", "patch", ("modelward-tls",)),
     }
-    binding = only(docs, "RoleBinding")
+    binding = named(docs, "RoleBinding", "modelward-tls")
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "modelward", "namespace": NAMESPACE}
     ]
     webhook_rules = [
         g
-        for g in grants(only(docs, "ClusterRole")["rules"])
+        for g in grants(named(docs, "ClusterRole", "modelward")["rules"])
         if g[1] == "validatingwebhookconfigurations"
     ]
     assert sorted(webhook_rules) == [
@@ -89,7 +98,8 @@ def test_cert_manager_mode(
     (volume,) = [v for v in spec["volumes"] if v["name"] == "tls"]
     assert volume["secret"]["secretName"] == "modelward-tls"
     assert env(docs)["MODELWARD_TLS_CERT"] == "/etc/modelward/tls/tls.crt"
-    assert not {"Role", "RoleBinding", "Secret"} & set(kinds(docs))
+    assert "Secret" not in kinds(docs)
+    assert not [d for d in docs if d["metadata"]["name"] == "modelward-tls"]
     for doc in docs:
         if doc["kind"] not in ("Certificate", "Issuer"):
             kubernetes_validate.validate(doc, "1.33", strict=True)

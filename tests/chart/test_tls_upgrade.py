@@ -24,6 +24,8 @@ CHART_KINDS = (
     Kind("", "v1", "services", "Service"),
     Kind("", "v1", "serviceaccounts", "ServiceAccount"),
     Kind("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"),
+    Kind("rbac.authorization.k8s.io", "v1", "roles", "Role"),
+    Kind("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
     Kind("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", namespaced=False),
     Kind(
         "rbac.authorization.k8s.io",
