@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import pathlib
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -263,3 +268,83 @@ async def _event(api: KubeApi, reason: str, name: str) -> dict[str, Any]:
                 return dict(event)
         assert time.monotonic() < deadline, f"no {reason} Event on {name}"
         await asyncio.sleep(0.1)
+
+
+@contextlib.contextmanager
+def _operator_process(
+    tmp_path: pathlib.Path, proxy: CountingProxy, api: KubeApi
+) -> Iterator[OperatorHandle]:
+    """`modelward operator` as its own OS process, configured only through its environment
+    and a kubeconfig, as in a pod."""
+    settings, ca = webhook_settings(tmp_path / "process")
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(api.kubeconfig),
+        "MODELWARD_NAMESPACE": settings.namespace,
+        "MODELWARD_WEBHOOK_ADDR": "127.0.0.1",
+        "MODELWARD_WEBHOOK_HOST": "127.0.0.1",
+        "MODELWARD_WEBHOOK_PORT": str(settings.webhook_port),
+        "MODELWARD_METRICS_ADDR": "127.0.0.1",
+        "MODELWARD_METRICS_PORT": str(settings.metrics_port),
+        "MODELWARD_TLS_CERT": str(settings.tls_cert),
+        "MODELWARD_TLS_KEY": str(settings.tls_key),
+        "MODELWARD_WORK_DIR": str(settings.work_dir),
+        "MODELWARD_INSECURE_REGISTRIES": proxy.host,
+        "MODELWARD_EGRESS_ALLOW": "127.0.0.0/8",
+        "MODELWARD_LEASE_SECONDS": "1",
+    }
+    log = (tmp_path / "process.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modelward", "operator"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=pathlib.Path(__file__).resolve().parents[2] / "operator",
+    )
+    handle = OperatorHandle(api, settings, f"https://127.0.0.1:{settings.webhook_port}", ca)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, (tmp_path / "process.log").read_text()[-2000:]
+            try:
+                with socket.create_connection(("127.0.0.1", settings.webhook_port), 0.5):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the operator process never listened"
+                time.sleep(0.05)
+        yield handle
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
+async def test_records_are_shared_between_operator_processes(
+    tmp_path: pathlib.Path,
+    models: tuple[signing.KeyPair, dict[str, str]],
+    proxy: CountingProxy,
+    kube_api: KubeApi,
+) -> None:
+    key, refs = models
+    await asyncio.to_thread(kube_api.create, cluster_policy("require-signed", key))
+    with _operator(tmp_path, "a", proxy, kube_api) as a:
+        await a.wait_policy_ready("require-signed")
+        assert await _allowed(a, refs["signed"])
+        name = (await _only_record(kube_api))["metadata"]["name"]
+        await _record(kube_api, name, "Verified")
+    proxy.clear()
+    with _operator_process(tmp_path, proxy, kube_api) as other:
+        deadline = time.monotonic() + WAIT
+        while True:  # until the process has loaded the policy (a denial says no policy)
+            answer = response(await other.review(isvc("bert", refs["signed"])))
+            if answer["allowed"] or "require-signed" in answer["status"]["message"]:
+                break
+            assert time.monotonic() < deadline, answer
+            await asyncio.sleep(0.1)
+        assert answer["allowed"], answer
+        assert proxy.blob_reads() == [], "the other process verified again"
+        assert not await _allowed(other, refs["unsigned"])
