@@ -196,6 +196,20 @@ async def test_a_model_verified_ahead_of_its_deployment(
         ungoverned = await _record(kube_api, "ungoverned", "Error")
         assert ungoverned["status"]["reason"] == "NoPolicy"
 
+        # A pre-verification is a fetch a user asks for: the egress guard holds for it too.
+        await asyncio.to_thread(
+            kube_api.create,
+            {
+                "apiVersion": API,
+                "kind": "ModelVerification",
+                "metadata": {"name": "metadata"},
+                "spec": {"ref": "https://169.254.169.254/latest/model.bin"},
+            },
+        )
+        refused = await _record(kube_api, "metadata", "Error")
+        assert refused["status"]["reason"] == "EgressDenied"
+        assert "169.254.169.254" in refused["status"]["message"]
+
 
 async def test_a_changed_policy_reverifies_its_records_and_the_audit_reports(
     tmp_path: pathlib.Path,
