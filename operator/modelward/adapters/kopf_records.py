@@ -55,7 +55,15 @@ def register(registry: kopf.OperatorRegistry, state: State) -> None:
         try:
             found = await asyncio.to_thread(kube.list_objects, G, V, P)
         except kubernetes.client.ApiException as e:
-            raise kopf.TemporaryError(f"cannot list records (HTTP {e.status})", delay=5) from e
+            hint = (
+                ": is the modelverifications.modelward.io CRD installed? (or set "
+                "MODELWARD_RECORDS=false, Helm value records.enabled=false)"
+                if e.status == 404
+                else ""
+            )
+            raise kopf.TemporaryError(
+                f"cannot list ModelVerification records (HTTP {e.status}){hint}", delay=5
+            ) from e
         index, writer, leadership = state.records, state.writer, state.leadership
         assert index is not None
         assert writer is not None
