@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.models",
     "tests.fixtures.signing",
     "tests.fixtures.sigstore_stack",
+    "tests.fixtures.tufrepo",
     "tests.fixtures.kube",
     "tests.fixtures.hub",
     "tests.fixtures.s3",

@@ -43,6 +43,17 @@ class PolicyError(InputError):
     default_reason = "InvalidPolicy"
 
 
+class TrustRootRefreshFailed(PolicyError):
+    """A TrustRoot's mirror could not be refreshed; `last_good` is the verified root still
+    in use (empty when there is none yet)."""
+
+    default_reason = "TrustRootRefreshFailed"
+
+    def __init__(self, message: str, *, reason: str | None = None, last_good: bytes = b"") -> None:
+        super().__init__(message, reason=reason)
+        self.last_good = last_good
+
+
 class ExtractorError(InputError):
     """A ModelExtractor that cannot be used as written (bad path, bad regex)."""
 

@@ -1,0 +1,217 @@
+"""A TrustRoot's trusted_root.json from a mirrored TUF repository, verified by python-tuf.
+
+Only the operator calls this (on create, update and a timer, from a worker thread); admission
+reads the loaded root from memory. The mirror URL is user input, so every connection, redirect
+included, obeys the egress rules. Verified metadata is cached per source under the work dir:
+a later refresh only walks what changed (root rotations, new timestamps). A failed refresh
+keeps the last root verified from the same source and says so (TrustRootRefreshFailed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import json
+import logging
+import pathlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import aiohttp
+from tuf.api import exceptions as tuf_errors
+from tuf.ngclient.config import UpdaterConfig
+from tuf.ngclient.fetcher import FetcherInterface
+from tuf.ngclient.updater import Updater
+
+from modelward import errors, netrules
+from modelward.policies.tufspec import TufSource
+from modelward.sources import egress, https
+from modelward.trust import roots
+
+logger = logging.getLogger(__name__)
+
+# TUF's largest default metadata bound (targets metadata); trusted roots are far smaller.
+MAX_FETCH_BYTES = 5_000_000
+FETCH_TIMEOUT_SECONDS = 30.0
+MAX_REDIRECTS = 5
+# Bounds on the work one refresh can be made to do by a hostile mirror.
+CONFIG = UpdaterConfig(max_root_rotations=32, max_delegations=8)
+
+
+class GuardedFetcher(FetcherInterface):
+    """python-tuf's network layer, through modelward's egress-guarded HTTP session."""
+
+    def __init__(
+        self,
+        rules: netrules.Rules,
+        *,
+        ca_bundle: pathlib.Path | None = None,
+        timeout: float = FETCH_TIMEOUT_SECONDS,
+    ) -> None:
+        self._rules, self._ca_bundle, self._timeout = rules, ca_bundle, timeout
+
+    def _fetch(self, url: str) -> Iterator[bytes]:
+        # Updater is synchronous and runs in a worker thread: each fetch gets its own loop.
+        return iter([asyncio.run(self._get(url))])
+
+    async def _get(self, url: str) -> bytes:
+        try:
+            async with asyncio.timeout(self._timeout), egress.session(self._rules) as session:
+                response = await session.get(
+                    url, ssl=https.ssl_context(self._ca_bundle), max_redirects=MAX_REDIRECTS
+                )
+                async with response:
+                    if response.status != 200:
+                        raise tuf_errors.DownloadHTTPError(
+                            f"{url} answered HTTP {response.status}", response.status
+                        )
+                    body = bytearray()
+                    async for chunk in response.content.iter_chunked(64 * 1024):
+                        body += chunk
+                        if len(body) > MAX_FETCH_BYTES:
+                            raise tuf_errors.DownloadLengthMismatchError(
+                                f"{url} is larger than {MAX_FETCH_BYTES} bytes"
+                            )
+                    return bytes(body)
+        except TimeoutError:
+            raise tuf_errors.SlowRetrievalError(f"{url} took over {self._timeout}s") from None
+        except aiohttp.ClientError as e:
+            raise tuf_errors.DownloadError(f"{url} cannot be fetched ({e})") from None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Verified:
+    """A trusted root verified from one TUF source."""
+
+    fingerprint: str
+    raw: bytes
+    root_version: int
+    verified_at: datetime.datetime
+
+    def describe(self, mirror: str) -> str:
+        at = self.verified_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"verified from TUF mirror {mirror} (root version {self.root_version}) at {at}"
+
+
+def fetch(source: TufSource, cache: pathlib.Path, fetcher: FetcherInterface) -> tuple[bytes, int]:
+    """The verified target bytes and the trusted TUF root version; raises TUF's errors."""
+    metadata_dir, targets_dir = cache / "metadata", cache / "targets"
+    metadata_dir.mkdir(parents=True, exist_ok=True)
+    targets_dir.mkdir(parents=True, exist_ok=True)
+    # The cache only ever holds metadata TUF verified from this source's initial root.
+    bootstrap = None if (metadata_dir / "root.json").is_file() else source.root
+    updater = Updater(
+        str(metadata_dir),
+        source.mirror,
+        str(targets_dir),
+        source.mirror + "targets/",
+        fetcher=fetcher,
+        config=CONFIG,
+        bootstrap=bootstrap,
+    )
+    updater.refresh()
+    info = updater.get_targetinfo(source.target)
+    if info is None:
+        raise errors.PolicyError(
+            f"the TUF repository at {source.mirror} has no target {source.target!r}",
+            reason="TUFTargetNotFound",
+        )
+    if info.length > roots.MAX_ROOT_BYTES:
+        raise errors.PolicyError(
+            f"target {source.target!r} is {info.length} bytes, over {roots.MAX_ROOT_BYTES}",
+            reason="InvalidTrustRoot",
+        )
+    path = updater.find_cached_target(info) or updater.download_target(info)
+    raw = pathlib.Path(path).read_bytes()
+    version = json.loads((metadata_dir / "root.json").read_bytes())["signed"]["version"]
+    return raw, int(version)
+
+
+def reason_for(e: Exception) -> str:
+    """A CamelCase reason naming TUF's error class (TUFExpiredMetadata, ...)."""
+    if isinstance(e, tuf_errors.DownloadError):
+        return "TUFMirrorUnavailable"
+    return "TUF" + type(e).__name__.removesuffix("Error")
+
+
+class TufMirrors:
+    """Loads TrustRoots from TUF mirrors, remembers the last good root of each, and when each
+    was last tried (for the refresh timer)."""
+
+    def __init__(
+        self,
+        cache_dir: pathlib.Path,
+        rules: netrules.Rules,
+        *,
+        ca_bundle: pathlib.Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._cache_dir, self._rules, self._ca_bundle = cache_dir, rules, ca_bundle
+        self._clock = clock
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._good: dict[str, Verified] = {}
+        self._tried: dict[str, float] = {}
+
+    def due(self, name: str, refresh_seconds: float) -> bool:
+        """Whether TrustRoot `name` was last tried at least `refresh_seconds` ago."""
+        tried = self._tried.get(name)
+        return tried is None or self._clock() - tried >= refresh_seconds
+
+    def last_good(self, name: str) -> Verified | None:
+        return self._good.get(name)
+
+    def forget(self, name: str) -> None:
+        """Drop what is remembered of a deleted TrustRoot (its disk cache stays for a re-create)."""
+        self._good.pop(name, None)
+        self._tried.pop(name, None)
+
+    def load(self, name: str, source: TufSource) -> bytes:
+        """The trusted_root.json verified from `source`; TrustRootRefreshFailed otherwise,
+        carrying the last root verified from the same source, if any."""
+        self._tried[name] = self._clock()
+        with self._guard:
+            lock = self._locks.setdefault(source.fingerprint, threading.Lock())
+        where = f"TrustRoot {name!r}"
+        fetcher = GuardedFetcher(self._rules, ca_bundle=self._ca_bundle)
+        with lock:
+            try:
+                raw, version = fetch(source, self._cache_dir / source.fingerprint[:32], fetcher)
+                roots.check(raw, where=where)
+            except errors.PolicyError as e:
+                raise self._failed(name, source, e.reason, e.message) from None
+            except (tuf_errors.RepositoryError, tuf_errors.DownloadError) as e:
+                cause = e.__cause__
+                if isinstance(cause, errors.EgressDenied):
+                    raise self._failed(name, source, cause.reason, cause.message) from None
+                detail = f"{where}: TUF mirror {source.mirror}: {type(e).__name__}: {e}"
+                raise self._failed(name, source, reason_for(e), detail) from None
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                detail = f"{where}: the TUF cache cannot be used ({type(e).__name__}: {e})"
+                raise self._failed(name, source, "TUFCacheUnusable", detail) from None
+        verified = Verified(source.fingerprint, raw, version, datetime.datetime.now(datetime.UTC))
+        self._good[name] = verified
+        logger.info(
+            "trust root refreshed",
+            extra={"trust_root": name, "mirror": source.mirror, "tuf_root_version": version},
+        )
+        return raw
+
+    def _failed(
+        self, name: str, source: TufSource, reason: str, message: str
+    ) -> errors.TrustRootRefreshFailed:
+        good = self._good.get(name)
+        if good is None or good.fingerprint != source.fingerprint:
+            return errors.TrustRootRefreshFailed(message, reason=reason)
+        logger.warning(
+            "trust root refresh failed; the last good root stays in use",
+            extra={"trust_root": name, "reason": reason},
+        )
+        return errors.TrustRootRefreshFailed(
+            f"{message}; the last good trusted root, {good.describe(source.mirror)}, "
+            "stays in use until a refresh succeeds",
+            reason=reason,
+            last_good=good.raw,
+        )
