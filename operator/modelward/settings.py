@@ -91,6 +91,9 @@ class Settings:
     recheck_interval_seconds: float = 60.0
     audit_interval_seconds: float = 600.0
     lease_seconds: float = 15.0
+    # How often the operator checks which TUF-mirrored TrustRoots are due for a refresh (each
+    # TrustRoot's own spec.tuf.refreshInterval decides when it is).
+    trust_refresh_check_seconds: float = 30.0
 
     @property
     def egress_rules(self) -> netrules.Rules:

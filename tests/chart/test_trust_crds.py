@@ -77,10 +77,27 @@ def test_every_field_is_documented(kind: str) -> None:
         trust_root(
             sigstoreKeys={"certificateAuthorities": [{"uri": "u"}], "tlogs": [], "ctlogs": []}
         ),
+        trust_root(tuf={"mirror": "https://tuf.example/", "rootJSON": "{}"}),
+        trust_root(
+            tuf={
+                "mirror": "https://tuf.example/sigstore",
+                "root": {"configMapRef": {"name": "tuf-root"}},
+                "target": "sigstore/trusted_root.json",
+                "refreshInterval": "1h30m",
+            }
+        ),
         exception(),
         exception(workloads={}),
     ],
-    ids=["configmap", "json", "keys", "exception", "exception-all-workloads"],
+    ids=[
+        "configmap",
+        "json",
+        "keys",
+        "tuf-inline",
+        "tuf-configmap",
+        "exception",
+        "exception-all-workloads",
+    ],
 )
 def test_examples_are_accepted(document: dict[str, Any]) -> None:
     assert errors(document) == []
@@ -90,6 +107,32 @@ BAD: list[tuple[Callable[[], dict[str, Any]], list[Any]]] = [
     (lambda: trust_root(trustedRootJSON="{}", configMapRef={"name": "x"}), ["spec"]),
     (lambda: trust_root(configMapRef={}), ["spec", "configMapRef"]),
     (lambda: trust_root(sigstoreKeys={"tlogs": []}), ["spec", "sigstoreKeys"]),
+    (
+        lambda: trust_root(tuf={"mirror": "https://m/", "rootJSON": "{}"}, trustedRootJSON="{}"),
+        ["spec"],
+    ),
+    (lambda: trust_root(tuf={"rootJSON": "{}"}), ["spec", "tuf"]),
+    (lambda: trust_root(tuf={"mirror": "https://tuf.example/"}), ["spec", "tuf"]),
+    (
+        lambda: trust_root(tuf={"mirror": "https://u:p@tuf.example/", "rootJSON": "{}"}),
+        ["spec", "tuf", "mirror"],
+    ),
+    (
+        lambda: trust_root(tuf={"mirror": "file:///etc/", "rootJSON": "{}"}),
+        ["spec", "tuf", "mirror"],
+    ),
+    (
+        lambda: trust_root(
+            tuf={"mirror": "https://tuf.example/", "rootJSON": "{}", "target": "../x"}
+        ),
+        ["spec", "tuf", "target"],
+    ),
+    (
+        lambda: trust_root(
+            tuf={"mirror": "https://tuf.example/", "rootJSON": "{}", "refreshInterval": "1d"}
+        ),
+        ["spec", "tuf", "refreshInterval"],
+    ),
     (lambda: exception(models=[]), ["spec", "models"]),
     (lambda: exception(policies=[]), ["spec", "policies"]),
     (lambda: exception(owner=""), ["spec", "owner"]),

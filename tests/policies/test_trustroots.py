@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from modelward import errors
-from modelward.policies import trustroot_index, trustroots
+from modelward.policies import trustroot_index, trustroots, tufspec
 from modelward.trust import roots
 from tests.fixtures.sigstore_stack import SigstoreStack
 
@@ -133,3 +133,66 @@ def test_oversized_trusted_root_is_refused() -> None:
     )
     assert root.error_reason == "InvalidTrustRoot"
     assert "larger than" in root.error_message
+
+
+TUF_ROOT = json.dumps({"signed": {"_type": "root", "version": 1}, "signatures": []})
+TUF_SPEC = {"mirror": "https://tuf.example/", "rootJSON": TUF_ROOT, "refreshInterval": "1h"}
+
+
+def test_tuf_source_is_handed_to_the_loader(sigstore_stack: SigstoreStack) -> None:
+    raw = json.dumps(sigstore_stack.trusted_root()).encode()
+    asked: list[tuple[str, str, float]] = []
+
+    def loader(name: str, source: tufspec.TufSource) -> bytes:
+        asked.append((name, source.mirror, source.refresh_seconds))
+        return raw
+
+    root = trustroots.parse_trust_root(
+        obj(tuf=TUF_SPEC), configmaps=no_configmaps, home_namespace="mw", tuf=loader
+    )
+    assert root.ready, root.error_message
+    assert root.raw == raw
+    assert asked == [("private", "https://tuf.example/", 3600.0)]
+
+
+def test_failed_tuf_refresh_keeps_the_last_good_root_and_says_why(
+    sigstore_stack: SigstoreStack,
+) -> None:
+    raw = json.dumps(sigstore_stack.trusted_root()).encode()
+
+    def stale(name: str, source: tufspec.TufSource) -> bytes:
+        raise errors.TrustRootRefreshFailed(
+            "mirror down; the last good root stays in use",
+            reason="TUFMirrorUnavailable",
+            last_good=raw,
+        )
+
+    root = trustroots.parse_trust_root(
+        obj(tuf=TUF_SPEC), configmaps=no_configmaps, home_namespace="mw", tuf=stale
+    )
+    assert not root.ready
+    assert root.error_reason == "TUFMirrorUnavailable"
+    index = trustroot_index.TrustRootIndex()
+    index.put(root)
+    assert index.read("private") == raw
+
+
+def test_failed_first_tuf_load_is_not_usable() -> None:
+    def down(name: str, source: tufspec.TufSource) -> bytes:
+        raise errors.TrustRootRefreshFailed("mirror down", reason="TUFMirrorUnavailable")
+
+    root = trustroots.parse_trust_root(
+        obj(tuf=TUF_SPEC), configmaps=no_configmaps, home_namespace="mw", tuf=down
+    )
+    index = trustroot_index.TrustRootIndex()
+    index.put(root)
+    with pytest.raises(errors.PolicyError, match="not ready: mirror down"):
+        index.read("private")
+
+
+def test_tuf_without_a_loader_is_refused() -> None:
+    root = trustroots.parse_trust_root(
+        obj(tuf=TUF_SPEC), configmaps=no_configmaps, home_namespace="mw"
+    )
+    assert root.error_reason == "InvalidSpec"
+    assert "fetched by the operator" in root.error_message

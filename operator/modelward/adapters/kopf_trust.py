@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, cast
 import kopf
 import kubernetes
 
-from modelward.adapters import kube
+from modelward.adapters import events, kopf_tuf, kube
 from modelward.policies import conditions, parse, status, trustroot_index, trustroots
+from modelward.trust import tufmirror
 
 if TYPE_CHECKING:
     from modelward.adapters.kopf_app import State
@@ -27,9 +28,10 @@ POLICY_PLURALS = {
 }
 
 
-def ready(root: trustroots.TrustRoot) -> conditions.Ready:
+def ready(root: trustroots.TrustRoot, detail: str = "") -> conditions.Ready:
     if root.ready:
-        return conditions.Ready(True, "Loaded", "trusted root loaded", root.generation)
+        message = f"trusted root loaded, {detail}" if detail else "trusted root loaded"
+        return conditions.Ready(True, "Loaded", message, root.generation)
     return conditions.Ready(False, root.error_reason, root.error_message, root.generation)
 
 
@@ -66,35 +68,60 @@ async def reload_dependants(state: State, name: str) -> None:
             )
 
 
+async def load(
+    state: State, mirrors: tufmirror.TufMirrors, body: kopf.Body, patch: kopf.Patch
+) -> None:
+    """(Re-)load one TrustRoot into the index, report it, and re-load its policies when the
+    root they verify against changed."""
+    root = await asyncio.to_thread(
+        trustroots.parse_trust_root,
+        dict(body),
+        configmaps=kube.read_configmap,
+        home_namespace=state.settings.namespace,
+        tuf=mirrors.load,
+    )
+    previous = state.trust_roots.get(root.name)
+    state.trust_roots.put(root)
+    good = mirrors.last_good(root.name) if "tuf" in (body.get("spec") or {}) else None
+    condition = ready(root, good.describe() if good is not None and root.ready else "")
+    update = conditions.status_patch(
+        condition, body.get("status"), now=datetime.datetime.now(datetime.UTC)
+    )
+    if update is not None:
+        patch.status.update(update)
+    event = kopf_tuf.transition(root, body.get("status"))
+    if event is not None:
+        state.events = state.events or events.Poster()
+        state.events.post(body, event)
+    if not root.ready:
+        logger.warning(
+            "trust root not ready",
+            extra={"trust_root": root.name, "reason": root.error_reason},
+        )
+    if previous is None or previous.raw != root.raw or previous.ready != root.ready:
+        await reload_dependants(state, root.name)
+
+
 def register(registry: kopf.OperatorRegistry, state: State) -> None:
     """Add the TrustRoot handlers to `registry`."""
 
+    mirrors = tufmirror.TufMirrors(
+        state.settings.work_dir / "tuf",
+        state.settings.egress_rules,
+        ca_bundle=state.settings.ca_bundle,
+    )
+
     async def changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-        root = await asyncio.to_thread(
-            trustroots.parse_trust_root,
-            dict(body),
-            configmaps=kube.read_configmap,
-            home_namespace=state.settings.namespace,
-        )
-        state.trust_roots.put(root)
-        update = conditions.status_patch(
-            ready(root), body.get("status"), now=datetime.datetime.now(datetime.UTC)
-        )
-        if update is not None:
-            patch.status.update(update)
-        if not root.ready:
-            logger.warning(
-                "trust root not ready",
-                extra={"trust_root": root.name, "reason": root.error_reason},
-            )
-        await reload_dependants(state, root.name)
+        await load(state, mirrors, body, patch)
 
     async def event(event: Mapping[str, Any], body: kopf.Body, **_: Any) -> None:
         if event.get("type") != "DELETED":
             return
         state.trust_roots.remove(body.metadata.name)
+        mirrors.forget(body.metadata.name)
         await reload_dependants(state, body.metadata.name)
 
     for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
         on(GROUP, VERSION, PLURAL, registry=registry)(cast(Any, changed))
     kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)(cast(Any, event))
+    kopf_tuf.register(registry, state, mirrors, load)

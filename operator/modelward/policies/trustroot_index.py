@@ -21,6 +21,9 @@ class TrustRootIndex:
     def put(self, root: TrustRoot) -> None:
         self._roots[root.name] = root
 
+    def get(self, name: str) -> TrustRoot | None:
+        return self._roots.get(name)
+
     def remove(self, name: str) -> None:
         self._roots.pop(name, None)
 
@@ -32,7 +35,8 @@ class TrustRootIndex:
                 f"TrustRoot {name!r} does not exist (yet); create it or fix trustRootRef",
                 reason="TrustRootNotFound",
             )
-        if not root.ready:
+        # A TUF root whose refresh failed keeps serving its last verified document.
+        if not root.raw:
             raise errors.PolicyError(
                 f"TrustRoot {name!r} is not ready: {root.error_message}",
                 reason="TrustRootUnavailable",

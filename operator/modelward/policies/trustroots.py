@@ -5,7 +5,8 @@ or a private deployment. Its spec holds exactly one of:
 - `sigstoreKeys`: the trusted_root.json fields inline (certificateAuthorities, tlogs, ctlogs,
   timestampAuthorities), as protobuf-specs spells them;
 - `trustedRootJSON`: a trusted_root.json or client trust config document, as text;
-- `configMapRef`: a ConfigMap entry holding such a document.
+- `configMapRef`: a ConfigMap entry holding such a document;
+- `tuf`: a mirrored TUF repository whose target is the document (fetched by the operator).
 """
 
 from __future__ import annotations
@@ -16,17 +17,21 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from modelward import errors
+from modelward.policies import tufspec
 from modelward.trust import roots
 
 # (namespace, name, key) -> the ConfigMap entry; raises PolicyError when unreadable.
 ConfigMapReader = Callable[[str, str, str], bytes]
+# (TrustRoot name, source) -> the verified document; raises TrustRootRefreshFailed.
+TufLoader = Callable[[str, tufspec.TufSource], bytes]
 DEFAULT_KEY = "trusted_root.json"
-SOURCES = ("sigstoreKeys", "trustedRootJSON", "configMapRef")
+SOURCES = ("sigstoreKeys", "trustedRootJSON", "configMapRef", "tuf")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class TrustRoot:
-    """A loaded TrustRoot, or why it is not usable."""
+    """A loaded TrustRoot, or why it is not usable. A TUF TrustRoot whose refresh failed
+    keeps its last good `raw` alongside the error."""
 
     name: str
     generation: int
@@ -40,7 +45,11 @@ class TrustRoot:
 
 
 def parse_trust_root(
-    obj: Mapping[str, Any], *, configmaps: ConfigMapReader, home_namespace: str
+    obj: Mapping[str, Any],
+    *,
+    configmaps: ConfigMapReader,
+    home_namespace: str,
+    tuf: TufLoader | None = None,
 ) -> TrustRoot:
     """Parse and check a TrustRoot; problems are recorded on the result, never raised."""
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
@@ -49,14 +58,27 @@ def parse_trust_root(
     generation = metadata.get("generation")
     generation = generation if isinstance(generation, int) else 0
     try:
-        raw = _document(obj.get("spec"), configmaps=configmaps, home_namespace=home_namespace)
+        raw = _document(
+            obj.get("spec"), name, configmaps=configmaps, home_namespace=home_namespace, tuf=tuf
+        )
         roots.check(raw, where=f"TrustRoot {name!r}")
+    except errors.TrustRootRefreshFailed as e:
+        return TrustRoot(
+            name, generation, raw=e.last_good, error_reason=e.reason, error_message=e.message
+        )
     except errors.PolicyError as e:
         return TrustRoot(name, generation, error_reason=e.reason, error_message=e.message)
     return TrustRoot(name, generation, raw=raw)
 
 
-def _document(spec: Any, *, configmaps: ConfigMapReader, home_namespace: str) -> bytes:
+def _document(
+    spec: Any,
+    name: str,
+    *,
+    configmaps: ConfigMapReader,
+    home_namespace: str,
+    tuf: TufLoader | None,
+) -> bytes:
     if not isinstance(spec, Mapping):
         raise errors.PolicyError("spec is missing or not an object", reason="InvalidSpec")
     given = [s for s in SOURCES if s in spec]
@@ -82,6 +104,13 @@ def _document(spec: Any, *, configmaps: ConfigMapReader, home_namespace: str) ->
                 "trustedRootJSON must be a JSON document", reason="InvalidSpec"
             )
         return text.encode()
+    if "tuf" in spec:
+        source = tufspec.parse(spec["tuf"], configmaps=configmaps, home_namespace=home_namespace)
+        if tuf is None:
+            raise errors.PolicyError(
+                "tuf: TUF mirrors are fetched by the operator only", reason="InvalidSpec"
+            )
+        return tuf(name, source)
     ref = spec["configMapRef"]
     if not isinstance(ref, Mapping) or not isinstance(ref.get("name"), str) or not ref["name"]:
         raise errors.PolicyError("configMapRef needs a name", reason="InvalidSpec")

@@ -86,13 +86,14 @@ class Verified:
     """A trusted root verified from one TUF source."""
 
     fingerprint: str
+    mirror: str
     raw: bytes
     root_version: int
     verified_at: datetime.datetime
 
-    def describe(self, mirror: str) -> str:
+    def describe(self) -> str:
         at = self.verified_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        return f"verified from TUF mirror {mirror} (root version {self.root_version}) at {at}"
+        return f"verified from TUF mirror {self.mirror} (root version {self.root_version}) at {at}"
 
 
 def fetch(source: TufSource, cache: pathlib.Path, fetcher: FetcherInterface) -> tuple[bytes, int]:
@@ -191,7 +192,8 @@ class TufMirrors:
             except (OSError, ValueError, KeyError, TypeError) as e:
                 detail = f"{where}: the TUF cache cannot be used ({type(e).__name__}: {e})"
                 raise self._failed(name, source, "TUFCacheUnusable", detail) from None
-        verified = Verified(source.fingerprint, raw, version, datetime.datetime.now(datetime.UTC))
+        now = datetime.datetime.now(datetime.UTC)
+        verified = Verified(source.fingerprint, source.mirror, raw, version, now)
         self._good[name] = verified
         logger.info(
             "trust root refreshed",
@@ -210,7 +212,7 @@ class TufMirrors:
             extra={"trust_root": name, "reason": reason},
         )
         return errors.TrustRootRefreshFailed(
-            f"{message}; the last good trusted root, {good.describe(source.mirror)}, "
+            f"{message}; the last good trusted root, {good.describe()}, "
             "stays in use until a refresh succeeds",
             reason=reason,
             last_good=good.raw,
