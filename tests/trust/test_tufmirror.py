@@ -164,3 +164,21 @@ def test_refresh_is_due_after_the_interval(published: TufMirror, tmp_path: pathl
     assert loader.due("private", 60.0)
     loader.forget("private")
     assert loader.last_good("private") is None
+
+
+def test_last_good_root_survives_a_restart(published: TufMirror, tmp_path: pathlib.Path) -> None:
+    raw = mirrors(tmp_path, published).load("private", source(published))
+    published.take_down()
+    restarted = mirrors(tmp_path, published)
+    with pytest.raises(errors.TrustRootRefreshFailed) as failed:
+        restarted.load("private", source(published))
+    assert failed.value.last_good == raw
+    good = restarted.last_good("private")
+    assert good is not None
+    assert good.root_version == 1
+    # A cache from another place holds nothing for this source.
+    with pytest.raises(errors.TrustRootRefreshFailed) as elsewhere:
+        tufmirror.TufMirrors(tmp_path / "other", netrules.Rules(allow=LOOPBACK)).load(
+            "private", source(published)
+        )
+    assert elsewhere.value.last_good == b""

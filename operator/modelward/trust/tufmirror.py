@@ -4,7 +4,8 @@ Only the operator calls this (on create, update and a timer, from a worker threa
 reads the loaded root from memory. The mirror URL is user input, so every connection, redirect
 included, obeys the egress rules. Verified metadata is cached per source under the work dir:
 a later refresh only walks what changed (root rotations, new timestamps). A failed refresh
-keeps the last root verified from the same source and says so (TrustRootRefreshFailed).
+keeps the last root verified from the same source (also across restarts, from the cache) and
+says so (TrustRootRefreshFailed).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 MAX_FETCH_BYTES = 5_000_000
 FETCH_TIMEOUT_SECONDS = 30.0
 MAX_REDIRECTS = 5
+# The last root verified from a source, kept next to its TUF metadata for a restart.
+LAST_GOOD = "last-good.json"
 # Bounds on the work one refresh can be made to do by a hostile mirror.
 CONFIG = UpdaterConfig(max_root_rotations=32, max_delegations=8)
 
@@ -130,6 +133,31 @@ def fetch(source: TufSource, cache: pathlib.Path, fetcher: FetcherInterface) -> 
     return raw, int(version)
 
 
+def _save(path: pathlib.Path, verified: Verified) -> None:
+    document = {
+        "rootVersion": verified.root_version,
+        "verifiedAt": verified.verified_at.isoformat(),
+        "trustedRoot": verified.raw.decode(),
+    }
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(document))
+    temporary.replace(path)  # atomic: a crash never leaves half a root behind
+
+
+def _restore(path: pathlib.Path, source: TufSource) -> Verified | None:
+    """The last good root saved under this source's cache, if any and still usable."""
+    try:
+        if path.stat().st_size > 2 * roots.MAX_ROOT_BYTES:
+            return None
+        document = json.loads(path.read_text())
+        raw = str(document["trustedRoot"]).encode()
+        roots.check(raw, where="the cached TUF target")
+        at = datetime.datetime.fromisoformat(str(document["verifiedAt"]))
+        return Verified(source.fingerprint, source.mirror, raw, int(document["rootVersion"]), at)
+    except (OSError, ValueError, KeyError, TypeError, errors.PolicyError):
+        return None
+
+
 def reason_for(e: Exception) -> str:
     """A CamelCase reason naming TUF's error class (TUFExpiredMetadata, ...)."""
     if isinstance(e, tuf_errors.DownloadError):
@@ -178,8 +206,9 @@ class TufMirrors:
         where = f"TrustRoot {name!r}"
         fetcher = GuardedFetcher(self._rules, ca_bundle=self._ca_bundle)
         with lock:
+            cache = self._cache_dir / source.fingerprint[:32]
             try:
-                raw, version = fetch(source, self._cache_dir / source.fingerprint[:32], fetcher)
+                raw, version = fetch(source, cache, fetcher)
                 roots.check(raw, where=where)
             except errors.PolicyError as e:
                 raise self._failed(name, source, e.reason, e.message) from None
@@ -192,9 +221,10 @@ class TufMirrors:
             except (OSError, ValueError, KeyError, TypeError) as e:
                 detail = f"{where}: the TUF cache cannot be used ({type(e).__name__}: {e})"
                 raise self._failed(name, source, "TUFCacheUnusable", detail) from None
-        now = datetime.datetime.now(datetime.UTC)
-        verified = Verified(source.fingerprint, source.mirror, raw, version, now)
-        self._good[name] = verified
+            now = datetime.datetime.now(datetime.UTC)
+            verified = Verified(source.fingerprint, source.mirror, raw, version, now)
+            self._good[name] = verified
+            _save(cache / LAST_GOOD, verified)
         logger.info(
             "trust root refreshed",
             extra={"trust_root": name, "mirror": source.mirror, "tuf_root_version": version},
@@ -206,7 +236,11 @@ class TufMirrors:
     ) -> errors.TrustRootRefreshFailed:
         good = self._good.get(name)
         if good is None or good.fingerprint != source.fingerprint:
-            return errors.TrustRootRefreshFailed(message, reason=reason)
+            # After a restart: the root this process's predecessor verified from this source.
+            good = _restore(self._cache_dir / source.fingerprint[:32] / LAST_GOOD, source)
+            if good is None:
+                return errors.TrustRootRefreshFailed(message, reason=reason)
+            self._good[name] = good
         logger.warning(
             "trust root refresh failed; the last good root stays in use",
             extra={"trust_root": name, "reason": reason},
