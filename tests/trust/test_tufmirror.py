@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import pathlib
+import time
 
 import pytest
 
 from modelward import errors, netrules
 from modelward.policies.tufspec import TufSource
 from modelward.trust import roots, tufmirror
+from tests.fixtures import https
 from tests.fixtures.settings import LOOPBACK
 from tests.fixtures.sigstore_stack import SigstoreStack
 from tests.fixtures.tufrepo import TufMirror
@@ -182,3 +184,34 @@ def test_last_good_root_survives_a_restart(published: TufMirror, tmp_path: pathl
             "private", source(published)
         )
     assert elsewhere.value.last_good == b""
+
+
+def test_redirect_to_a_metadata_address_is_refused(
+    published: TufMirror, tmp_path: pathlib.Path
+) -> None:
+    published.server.override("/timestamp.json", https.redirect("http://169.254.169.254/latest"))
+    with pytest.raises(errors.TrustRootRefreshFailed) as failed:
+        mirrors(tmp_path, published).load("private", source(published))
+    assert failed.value.reason == "EgressDenied"
+
+
+@pytest.mark.parametrize(
+    ("fetch_timeout", "budget"), [(0.3, 60.0), (60.0, 0.3)], ids=["one-fetch", "whole-refresh"]
+)
+def test_slow_mirror_is_cut_off(
+    published: TufMirror, tmp_path: pathlib.Path, fetch_timeout: float, budget: float
+) -> None:
+    published.server.override("/timestamp.json", https.delay(2.0))
+    loader = tufmirror.TufMirrors(
+        tmp_path / "cache",
+        netrules.Rules(allow=LOOPBACK),
+        ca_bundle=published.ca_path,
+        fetch_timeout=fetch_timeout,
+        budget=budget,
+    )
+    started = time.monotonic()
+    with pytest.raises(errors.TrustRootRefreshFailed) as failed:
+        loader.load("private", source(published))
+    assert time.monotonic() - started < 1.5
+    assert failed.value.reason == "TUFMirrorUnavailable"
+    assert "SlowRetrievalError" in failed.value.message

@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 # TUF's largest default metadata bound (targets metadata); trusted roots are far smaller.
 MAX_FETCH_BYTES = 5_000_000
 FETCH_TIMEOUT_SECONDS = 30.0
+# All fetches of one refresh together (root rotations, metadata, target).
+REFRESH_BUDGET_SECONDS = 120.0
 MAX_REDIRECTS = 5
 # The last root verified from a source, kept next to its TUF metadata for a restart.
 LAST_GOOD = "last-good.json"
@@ -44,7 +46,8 @@ CONFIG = UpdaterConfig(max_root_rotations=32, max_delegations=8)
 
 
 class GuardedFetcher(FetcherInterface):
-    """python-tuf's network layer, through modelward's egress-guarded HTTP session."""
+    """python-tuf's network layer, through modelward's egress-guarded HTTP session. One
+    fetcher serves one refresh: its fetches share one time budget."""
 
     def __init__(
         self,
@@ -52,16 +55,24 @@ class GuardedFetcher(FetcherInterface):
         *,
         ca_bundle: pathlib.Path | None = None,
         timeout: float = FETCH_TIMEOUT_SECONDS,
+        budget: float = REFRESH_BUDGET_SECONDS,
     ) -> None:
         self._rules, self._ca_bundle, self._timeout = rules, ca_bundle, timeout
+        self._budget = budget
+        self._deadline = time.monotonic() + budget
 
     def _fetch(self, url: str) -> Iterator[bytes]:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise tuf_errors.SlowRetrievalError(
+                f"the refresh took over {self._budget}s before fetching {url}"
+            )
         # Updater is synchronous and runs in a worker thread: each fetch gets its own loop.
-        return iter([asyncio.run(self._get(url))])
+        return iter([asyncio.run(self._get(url, min(self._timeout, left)))])
 
-    async def _get(self, url: str) -> bytes:
+    async def _get(self, url: str, seconds: float) -> bytes:
         try:
-            async with asyncio.timeout(self._timeout), egress.session(self._rules) as session:
+            async with asyncio.timeout(seconds), egress.session(self._rules) as session:
                 response = await session.get(
                     url, ssl=https.ssl_context(self._ca_bundle), max_redirects=MAX_REDIRECTS
                 )
@@ -79,7 +90,7 @@ class GuardedFetcher(FetcherInterface):
                             )
                     return bytes(body)
         except TimeoutError:
-            raise tuf_errors.SlowRetrievalError(f"{url} took over {self._timeout}s") from None
+            raise tuf_errors.SlowRetrievalError(f"{url} took over {seconds:.1f}s") from None
         except aiohttp.ClientError as e:
             raise tuf_errors.DownloadError(f"{url} cannot be fetched ({e})") from None
 
@@ -176,9 +187,11 @@ class TufMirrors:
         *,
         ca_bundle: pathlib.Path | None = None,
         clock: Callable[[], float] = time.monotonic,
+        fetch_timeout: float = FETCH_TIMEOUT_SECONDS,
+        budget: float = REFRESH_BUDGET_SECONDS,
     ) -> None:
         self._cache_dir, self._rules, self._ca_bundle = cache_dir, rules, ca_bundle
-        self._clock = clock
+        self._clock, self._fetch_timeout, self._budget = clock, fetch_timeout, budget
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._good: dict[str, Verified] = {}
@@ -204,7 +217,9 @@ class TufMirrors:
         with self._guard:
             lock = self._locks.setdefault(source.fingerprint, threading.Lock())
         where = f"TrustRoot {name!r}"
-        fetcher = GuardedFetcher(self._rules, ca_bundle=self._ca_bundle)
+        fetcher = GuardedFetcher(
+            self._rules, ca_bundle=self._ca_bundle, timeout=self._fetch_timeout, budget=self._budget
+        )
         with lock:
             cache = self._cache_dir / source.fingerprint[:32]
             try:
