@@ -219,3 +219,57 @@ def test_check_verifies_keyless_against_a_trust_root_in_the_policy_files(  # typ
     args += ["--allow-egress", "127.0.0.1"]
     assert cli.main(args) == 0, capsys.readouterr()
     assert "ALLOW Deployment ml/good" in capsys.readouterr().out
+
+
+def test_check_fetches_a_tuf_trust_root_from_its_mirror(  # type: ignore[no-untyped-def]
+    tmp_path, registry, bert_model, sigstore_stack, tuf_mirror, monkeypatch, capsys
+) -> None:
+    from tests.fixtures.sigstore_stack import IDENTITY, ISSUER
+
+    monkeypatch.setenv("MODELWARD_WORK_DIR", str(tmp_path / "work"))
+    tuf_mirror.repo.add_target(
+        "trusted_root.json", json.dumps(sigstore_stack.trusted_root()).encode()
+    )
+    sig = sigstore_stack.sign(bert_model, tmp_path / "model.sig")
+    repo = ocipush.unique_repo()
+    ocipush.push_model(registry, repo, bert_model, signature=sig)
+    tuf = {"mirror": tuf_mirror.url, "rootJSON": tuf_mirror.repo.initial_root().decode()}
+    policy = write(
+        tmp_path / "policy.yaml",
+        {
+            "apiVersion": "modelward.io/v1alpha1",
+            "kind": "TrustRoot",
+            "metadata": {"name": "mirrored"},
+            "spec": {"tuf": tuf},
+        },
+        {
+            "apiVersion": "modelward.io/v1alpha1",
+            "kind": "ClusterModelPolicy",
+            "metadata": {"name": "ci-signed"},
+            "spec": {
+                "models": [{"glob": "**"}],
+                "authorities": [
+                    {
+                        "name": "ci",
+                        "keyless": {
+                            "issuer": ISSUER,
+                            "subject": IDENTITY,
+                            "trustRootRef": "mirrored",
+                        },
+                    }
+                ],
+            },
+        },
+    )
+    manifest = write(tmp_path / "d.yaml", deployment("good", f"oci://{registry.host}/{repo}:v1"))
+    args = ["check", "-f", manifest, "--policy", policy, "--insecure-registry", registry.host]
+    args += ["--allow-egress", "127.0.0.1", "--ca-bundle", str(tuf_mirror.ca_path)]
+    assert cli.main(args) == 0, capsys.readouterr()
+    assert "ALLOW Deployment ml/good" in capsys.readouterr().out
+    assert list((tmp_path / "work" / "tuf").glob("*/metadata/timestamp.json"))
+    # Without the mirror's CA (and no root cached) the TrustRoot cannot load, and the policy
+    # naming it is unusable.
+    monkeypatch.setenv("MODELWARD_WORK_DIR", str(tmp_path / "fresh"))
+    args = args[:-2]
+    assert cli.main(args) == 2
+    assert "TrustRoot 'mirrored' is not ready" in capsys.readouterr().err

@@ -22,6 +22,7 @@ from modelward.extractors import declared
 from modelward.pipeline import admit, decode, respond
 from modelward.policies import parse, trustroot_index, trustroots
 from modelward.structs import context, evidence, policy
+from modelward.trust import tufmirror
 
 EXIT_ADMITTED, EXIT_DENIED, EXIT_USAGE = 0, 1, 2
 
@@ -61,16 +62,18 @@ def _offline_configmap(namespace: str, name: str, key: str) -> bytes:
     )
 
 
-def load_policies(paths: Sequence[str], home_namespace: str) -> list[policy.Policy]:
-    """Parse policy files (and the TrustRoots their keyless authorities name); an unusable
-    policy is an input error offline (nobody sees a status)."""
+def load_policies(
+    paths: Sequence[str], home_namespace: str, *, tuf: trustroots.TufLoader | None = None
+) -> list[policy.Policy]:
+    """Parse policy files (and the TrustRoots their keyless authorities name, TUF mirrors
+    fetched with `tuf`); an unusable policy is an input error offline (nobody sees a status)."""
     docs = list(_documents(paths))
     roots = trustroot_index.TrustRootIndex()
     for name, doc in docs:
         if doc.get("kind") == "TrustRoot":
             roots.put(
                 trustroots.parse_trust_root(
-                    doc, configmaps=_offline_configmap, home_namespace=home_namespace
+                    doc, configmaps=_offline_configmap, home_namespace=home_namespace, tuf=tuf
                 )
             )
         elif doc.get("kind") not in (parse.CLUSTER_KIND, parse.NAMESPACED_KIND):
@@ -143,7 +146,10 @@ def _settings(args: argparse.Namespace) -> settings_.Settings:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    policies = load_policies(args.policy, settings.namespace)
+    mirrors = tufmirror.TufMirrors(
+        settings.work_dir / "tuf", settings.egress_rules, ca_bundle=settings.ca_bundle
+    )
+    policies = load_policies(args.policy, settings.namespace, tuf=mirrors.load)
     objects = [doc for _, doc in _documents(args.file)]
     results = asyncio.run(check(objects, policies, settings))
     if args.output == "json":
