@@ -98,7 +98,7 @@ async def load(
             "trust root not ready",
             extra={"trust_root": root.name, "reason": root.error_reason},
         )
-    if previous is None or previous.raw != root.raw or previous.ready != root.ready:
+    if previous != root:  # a timer refresh that changed nothing leaves the policies alone
         await reload_dependants(state, root.name)
 
 
