@@ -215,3 +215,25 @@ def test_slow_mirror_is_cut_off(
     assert time.monotonic() - started < 1.5
     assert failed.value.reason == "TUFMirrorUnavailable"
     assert "SlowRetrievalError" in failed.value.message
+
+
+@pytest.mark.parametrize(
+    ("initial", "reason"),
+    [
+        (b'{"signed": {"_type": "root"}, "signatures": []}', "TUFDeserialization"),
+        (None, "TUFUnsignedMetadata"),
+    ],
+    ids=["malformed", "unsigned"],
+)
+def test_bad_initial_root_is_refused(
+    published: TufMirror, tmp_path: pathlib.Path, initial: bytes | None, reason: str
+) -> None:
+    if initial is None:  # a well-formed root.json whose signatures were stripped
+        document = json.loads(published.repo.initial_root())
+        document["signatures"] = []
+        initial = json.dumps(document).encode()
+    bad = TufSource(published.url, initial, TARGET, 60.0)
+    with pytest.raises(errors.TrustRootRefreshFailed) as failed:
+        mirrors(tmp_path, published).load("private", bad)
+    assert failed.value.reason == reason
+    assert published.server.paths() == []  # refused before asking the mirror anything
