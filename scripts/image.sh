@@ -89,14 +89,15 @@ secret=()
 # are mounted at /wheels for the build: no download inside the build.
 py=.venv/bin/python
 [ -x "$py" ] || py=python3
-wheels=$cache/wheels
-stamp=$wheels/.pyproject-$(sha256sum pyproject.toml | cut -c1-16)
-if [ ! -f "$stamp" ]; then
-    rm -rf "$wheels"
-    "$py" -m pip wheel --quiet --disable-pip-version-check --wheel-dir "$wheels" . hatchling \
+# One directory per pyproject.toml, built aside and renamed into place: builds running side by
+# side (or with other dependencies) never see a half-written or foreign wheel set.
+wheels=$cache/wheels-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -d "$wheels" ]; then
+    building=$(mktemp -d "$cache/wheels.build.XXXXXX")
+    "$py" -m pip wheel --quiet --disable-pip-version-check --wheel-dir "$building" . hatchling \
         2> >(grep -v "is ignored: it is neither" >&2) >/dev/null
-    rm -f "$wheels"/modelward-*.whl  # the image builds modelward from the sources it copies
-    touch "$stamp"
+    rm -f "$building"/modelward-*.whl  # the image builds modelward from the sources it copies
+    mv -T "$building" "$wheels" 2>/dev/null || rm -rf "$building"  # another build won the race
 fi
 bah bud --quiet --isolation chroot --pull=never --layers=false "${secret[@]}" \
     --volume "$(cd "$wheels" && pwd):/wheels:ro" -t "$image" -f Dockerfile . >/dev/null
