@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pathlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ import yaml
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from modelward.adapters import cli
+from modelward.adapters import cli, kube
 from tests.fixtures import models, ocipush, signing
 from tests.fixtures.kube import KubeApi
 from tests.fixtures.registry import Registry
@@ -245,6 +246,13 @@ GOOD_DIGEST = "sha256:" + "a" * 64
 PINNED = f"oci://registry.example/ml/bert@{GOOD_DIGEST}"
 FAILED_DIGEST = "sha256:" + "b" * 64
 SCAN_PREDICATE = "https://modelward.io/scan/v1"
+
+
+@pytest.fixture(autouse=True)
+def fresh_client() -> Iterator[None]:
+    """No Kubernetes client cached from this test's emulator outlives it."""
+    yield
+    kube.reset()
 
 
 def record(digest: str, status: dict[str, Any]) -> dict[str, Any]:
