@@ -12,12 +12,10 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import yaml
-
 import modelward
 from modelward import errors, logs, netrules
 from modelward import settings as settings_
-from modelward.adapters import bom_cli, scan_cli, verify_cli
+from modelward.adapters import bom_cli, manifests, scan_cli, verify_cli
 from modelward.extractors import declared
 from modelward.pipeline import admit, decode, respond
 from modelward.policies import parse, trustroot_index, trustroots
@@ -28,24 +26,8 @@ EXIT_ADMITTED, EXIT_DENIED, EXIT_USAGE = 0, 1, 2
 
 
 def _documents(paths: Sequence[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    for name in paths:
-        try:
-            text = sys.stdin.read() if name == "-" else pathlib.Path(name).read_text()
-            docs = list(yaml.safe_load_all(text))
-        except (OSError, UnicodeDecodeError) as e:
-            raise errors.InputError(f"{name}: cannot be read ({e})") from None
-        except yaml.YAMLError as e:
-            raise errors.InputError(f"{name}: not valid YAML ({e})") from None
-        for doc in docs:
-            if doc is None:
-                continue
-            if not isinstance(doc, Mapping):
-                raise errors.InputError(f"{name}: a document is not a Kubernetes object")
-            if doc.get("kind") == "List" and isinstance(doc.get("items"), list):
-                for item in doc["items"]:
-                    yield name, item
-            else:
-                yield name, doc
+    # Bounded in size and count, directories expanded: the same reader as `bom`.
+    return manifests.documents(paths)
 
 
 def _offline_secret(namespace: str, name: str, key: str) -> bytes:
