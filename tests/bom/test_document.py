@@ -103,3 +103,11 @@ def test_a_document_that_does_not_validate_is_refused() -> None:
     )
     with pytest.raises(errors.BomError, match=r"does not validate against the CycloneDX 1\.6"):
         document.render(bad)
+
+
+def test_validation_can_be_skipped_for_large_inventories() -> None:
+    bad = Bom(components=[Component(type=ComponentType.FILE, name="f", hashes=[])])
+    bad.components[0].hashes.add(HashType(alg=HashAlgorithm.SHA_256, content="not hex"))
+    assert '"content": "not hex"' in document.render(bad, validate=False)
+    with pytest.raises(errors.BomError):
+        document.render(bad)

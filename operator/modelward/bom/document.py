@@ -17,7 +17,9 @@ from cyclonedx.model import (
     XsUri,
 )
 from cyclonedx.model.bom import Bom
+from cyclonedx.model.bom_ref import BomRef
 from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.dependency import Dependency
 from cyclonedx.output.json import JsonV1Dot6
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
@@ -35,35 +37,37 @@ SHA256 = "sha256:"
 
 def build(models: Sequence[inventory.Model], *, origin: str) -> Bom:
     """The BOM of `models`; `origin` (`manifests`, `cluster`) says what was inventoried."""
-    bom = Bom(properties=[Property(name=f"{NS}:origin", value=origin)])
+    uses: dict[inventory.Workload, list[tuple[inventory.Use, str]]] = {}
+    for model in models:
+        for use in model.uses:
+            uses.setdefault(use.workload, []).append((use, _model_ref(model)))
+    workloads = [_workload(w, [u for u, _ in used]) for w, used in uses.items()]
+    # Built whole, not through Bom.register_dependency, which scans every dependency per call.
+    dependencies = [Dependency(ref=BomRef(_model_ref(m))) for m in models] + [
+        Dependency(
+            ref=BomRef(_workload_ref(w)),
+            dependencies=[Dependency(ref=BomRef(r)) for r in dict.fromkeys(r for _, r in used)],
+        )
+        for w, used in uses.items()
+    ]
+    bom = Bom(
+        components=[_model(m) for m in models] + workloads,
+        dependencies=dependencies,
+        properties=[Property(name=f"{NS}:origin", value=origin)],
+    )
     bom.metadata.tools.components.add(
         Component(type=ComponentType.APPLICATION, name="modelward", version=modelward.__version__)
     )
-    components: dict[str, Component] = {}
-    workloads: dict[inventory.Workload, Component] = {}
-    edges: dict[inventory.Workload, list[Component]] = {}
-    for model in models:
-        component = _model(model)
-        components[model.key] = component
-        bom.components.add(component)
-        for use in model.uses:
-            if use.workload not in workloads:
-                workloads[use.workload] = _workload(use.workload)
-                bom.components.add(workloads[use.workload])
-            workloads[use.workload].properties.add(
-                Property(name=f"{NS}:reference", value=f"{use.field_path}: {use.uri}")
-            )
-            edges.setdefault(use.workload, []).append(component)
-    for workload, used in edges.items():
-        bom.register_dependency(workloads[workload], used)
-    for component in components.values():
-        bom.register_dependency(component)
     return bom
 
 
-def render(bom: Bom) -> str:
-    """The BOM as CycloneDX 1.6 JSON, validated against the schema before it is handed out."""
+def render(bom: Bom, *, validate: bool = True) -> str:
+    """The BOM as CycloneDX 1.6 JSON, validated against the schema before it is handed out
+    unless `validate` is false (the schema's uniqueness rules cost time quadratic in the
+    number of components)."""
     text = JsonV1Dot6(bom).output_as_string(indent=2)
+    if not validate:
+        return text
     error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
     if error is not None:
         raise errors.BomError(
@@ -78,9 +82,17 @@ def _props(name: str, values: Iterable[str]) -> list[Property]:
     return [Property(name=f"{NS}:{name}", value=v) for v in values if v]
 
 
+def _model_ref(model: inventory.Model) -> str:
+    return f"model:{model.key}"
+
+
+def _workload_ref(workload: inventory.Workload) -> str:
+    return f"workload:{workload.kind}/{workload.namespace or ''}/{workload.name}"
+
+
 def _model(model: inventory.Model) -> Component:
     facts = model.facts
-    ref = f"model:{model.key}"
+    ref = _model_ref(model)
     uri = facts.pinned_uri or (model.references[0] if model.references else model.key)
     props = _props("verdict", [facts.verdict.value]) + _props("reason", [facts.reason])
     if facts.verdict is not inventory.Verdict.VERIFIED:
@@ -124,13 +136,13 @@ def _model(model: inventory.Model) -> Component:
     )
 
 
-def _workload(workload: inventory.Workload) -> Component:
-    ref = f"workload:{workload.kind}/{workload.namespace or ''}/{workload.name}"
+def _workload(workload: inventory.Workload, uses: Sequence[inventory.Use]) -> Component:
     props = _props("kind", [workload.kind]) + _props("namespace", [workload.namespace or ""])
     props += _props("name", [workload.name])
+    props += _props("reference", [f"{u.field_path}: {u.uri}" for u in uses])
     return Component(
         type=ComponentType.APPLICATION,
-        bom_ref=ref,
+        bom_ref=_workload_ref(workload),
         name=workload.name,
         group=workload.namespace,
         description=workload.display,
