@@ -139,3 +139,7 @@ def test_a_record_without_status_is_pending() -> None:
         None,
         TAGGED,
     )
+
+
+def test_a_record_naming_no_model_is_left_out() -> None:
+    assert records.models([], [{"spec": {}, "status": {"verdict": "Verified"}}]) == []

@@ -13,8 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from modelward.bom import inventory, results
-from modelward.extractors import registry
-from modelward.pipeline import decode, storage
+from modelward.pipeline import decode, extract, storage
 from modelward.structs import refs
 
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -111,6 +110,8 @@ class RecordIndex:
         self.all: list[inventory.Facts] = []
         for record in records:
             facts = record_facts(record)
+            if not facts.digest and not facts.pinned_uri:
+                continue  # names no model: nothing to list or match
             self.all.append(facts)
             spec_ref = _text(_mapping(record.get("spec")).get("ref"), 2048)
             for uri in (*facts.references, facts.pinned_uri or "", spec_ref):
@@ -147,7 +148,6 @@ def unverified(ref: refs.ModelRef) -> inventory.Facts:
 def models(
     workloads: Iterable[Mapping[str, Any]],
     records: Iterable[Mapping[str, Any]],
-    declared: registry.Lookup | None = None,
 ) -> list[inventory.Model]:
     """One Model per record (used or not) and per reference no record names, with the
     workloads that use each."""
@@ -158,7 +158,7 @@ def models(
         metadata = _mapping(obj.get("metadata"))
         ctx = decode.from_object(obj, namespace=_text(metadata.get("namespace")) or None)
         workload = results.workload(ctx)
-        for found in registry.extract_refs(obj, declared):
+        for found in extract.extract_refs(obj):
             ref = storage.resolve(found, ctx.namespace, None)
             facts = index.find(ref)
             if facts is not None:
