@@ -16,7 +16,7 @@ from cyclonedx.validation.json import JsonStrictValidator
 
 from modelward.adapters import cli, kube
 from tests.fixtures import models, ocipush, signing
-from tests.fixtures.kube import KubeApi
+from tests.fixtures.kube import Kind, KubeApi, register_resources
 from tests.fixtures.registry import Registry
 
 
@@ -323,6 +323,33 @@ def test_cluster_bom_from_records_and_workloads(  # type: ignore[no-untyped-def]
         }
     ]
     kube_api.create(child)
+    # A kind only a ModelExtractor declares, referencing the model by its pinned URI.
+    kube_api.in_emulator(
+        lambda emulator: register_resources(
+            emulator, (Kind("example.com", "v1", "things", "Thing"),)
+        )
+    )
+    kube_api.create(
+        {
+            "apiVersion": "modelward.io/v1alpha1",
+            "kind": "ModelExtractor",
+            "metadata": {"name": "things"},
+            "spec": {
+                "group": "example.com",
+                "kind": "Thing",
+                "versions": ["v1"],
+                "paths": [{"path": "spec.modelUri"}],
+            },
+        }
+    )
+    kube_api.create(
+        {
+            "apiVersion": "example.com/v1",
+            "kind": "Thing",
+            "metadata": {"name": "t", "namespace": "ml"},
+            "spec": {"modelUri": PINNED},
+        }
+    )
 
     out = tmp_path / "bom.json"
     assert cli.main(["bom", "--cluster", "-o", str(out)]) == 0, capsys.readouterr().err
@@ -356,7 +383,10 @@ def test_cluster_bom_from_records_and_workloads(  # type: ignore[no-untyped-def]
         "workload:apps/Deployment/ml/bert": {f"model:{GOOD_DIGEST}"},
         "workload:serving.kserve.io/InferenceService/ml/by-digest": {f"model:{FAILED_DIGEST}"},
         "workload:apps/Deployment/ml/unknown": {f"model:unresolved:{unknown}"},
+        "workload:example.com/Thing/ml/t": {f"model:{GOOD_DIGEST}"},
     }
+    thing = props(components["workload:example.com/Thing/ml/t"])
+    assert thing["modelward:reference"] == [f"spec.modelUri: {PINNED}"]
 
 
 def test_cluster_without_records_crd_says_what_to_install(  # type: ignore[no-untyped-def]

@@ -82,7 +82,9 @@ def from_cluster() -> list[inventory.Model]:
     from modelward.adapters import kube, kube_inventory  # the Kubernetes client only when asked
 
     kube.reset()  # the kubeconfig of now, not of an earlier call in the same process
-    return records.models(kube_inventory.list_workloads(), kube_inventory.list_records())
+    index, kinds = kube_inventory.list_extractors()
+    workloads = kube_inventory.list_workloads([*kube_inventory.WORKLOAD_KINDS, *kinds])
+    return records.models(workloads, kube_inventory.list_records(), index)
 
 
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:

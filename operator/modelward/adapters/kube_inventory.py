@@ -1,5 +1,6 @@
 """What runs in the cluster, read through the Kubernetes API for `modelward bom --cluster`:
-the objects of every kind the built-in extractors read, and the ModelVerification records."""
+the objects of every kind the extractors read (built in, or declared by ModelExtractors), and
+the ModelVerification records."""
 
 from __future__ import annotations
 
@@ -12,10 +13,16 @@ import kubernetes
 
 from modelward import errors
 from modelward.adapters import kube
+from modelward.extractors import declared
 
 logger = logging.getLogger(__name__)
 
 RECORDS_GROUP, RECORDS_VERSION, RECORDS_PLURAL = "modelward.io", "v1alpha1", "modelverifications"
+EXTRACTORS_GROUP, EXTRACTORS_VERSION, EXTRACTORS_PLURAL = (
+    "modelward.io",
+    "v1alpha1",
+    "modelextractors",
+)
 # A listing larger than this is refused rather than held in memory whole.
 MAX_OBJECTS = 100_000
 REQUEST_TIMEOUT = 60.0
@@ -132,3 +139,57 @@ def list_records() -> list[dict[str, Any]]:
             hint="Install modelward's chart (its CRDs) in the cluster",
         )
     return items
+
+
+def _served(group: str, versions: Sequence[str], kind: str) -> list[Kind]:
+    """Where the API serves `kind` of `group`: at each of `versions`, or at the group's
+    preferred version; nothing when it does not."""
+    client = kube.core().api_client
+    try:
+        if not versions:
+            listing = kubernetes.client.ApisApi(client).get_api_versions()
+            preferred = [
+                g.preferred_version.version
+                for g in listing.groups or ()
+                if g.name == group and g.preferred_version is not None
+            ]
+            versions = preferred[:1]
+        out = []
+        for version in versions:
+            resources = kubernetes.client.CustomObjectsApi(client).get_api_resources(group, version)
+            out += [
+                Kind(group, version, r.name, kind)
+                for r in resources.resources or ()
+                if r.kind == kind and "/" not in r.name  # not a subresource
+            ]
+        return out
+    except kubernetes.client.ApiException as e:
+        if e.status == 404:
+            return []
+        raise errors.BomError(
+            f"the API's discovery of {group} cannot be read (HTTP {e.status})",
+            hint="Run with a kubeconfig whose user may read API discovery",
+        ) from None
+
+
+def list_extractors() -> tuple[declared.DeclaredIndex, list[Kind]]:
+    """The cluster's ModelExtractors, and the kinds they declare that the API serves (core
+    kinds are read by the built-in extractors). An invalid one is skipped: its status says
+    why, and the operator does not use it either."""
+    kind = Kind(EXTRACTORS_GROUP, EXTRACTORS_VERSION, EXTRACTORS_PLURAL, declared.KIND)
+    index = declared.DeclaredIndex()
+    kinds: list[Kind] = []
+    builtin = {(k.group, k.kind) for k in WORKLOAD_KINDS}
+    for obj in _get(kind) or ():
+        try:
+            declaration = declared.parse(obj)
+        except errors.ExtractorError as e:
+            logger.warning(
+                "ModelExtractor skipped",
+                extra={"extractor": (obj.get("metadata") or {}).get("name"), "error": e.message},
+            )
+            continue
+        index.put(declaration)
+        if declaration.group and (declaration.group, declaration.kind) not in builtin:
+            kinds += _served(declaration.group, declaration.versions, declaration.kind)
+    return index, list(dict.fromkeys(kinds))

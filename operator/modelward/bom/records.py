@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from modelward.bom import inventory, results
+from modelward.extractors import registry
 from modelward.pipeline import decode, extract, storage
 from modelward.structs import refs
 
@@ -148,9 +149,10 @@ def unverified(ref: refs.ModelRef) -> inventory.Facts:
 def models(
     workloads: Iterable[Mapping[str, Any]],
     records: Iterable[Mapping[str, Any]],
+    declared: registry.Lookup | None = None,
 ) -> list[inventory.Model]:
     """One Model per record (used or not) and per reference no record names, with the
-    workloads that use each."""
+    workloads that use each; `declared` are the cluster's ModelExtractors."""
     index = RecordIndex(records)
     sightings: list[tuple[inventory.Use | None, inventory.Facts]] = []
     seen: set[int] = set()
@@ -158,7 +160,7 @@ def models(
         metadata = _mapping(obj.get("metadata"))
         ctx = decode.from_object(obj, namespace=_text(metadata.get("namespace")) or None)
         workload = results.workload(ctx)
-        for found in extract.extract_refs(obj):
+        for found in extract.extract_refs(obj, declared):
             ref = storage.resolve(found, ctx.namespace, None)
             facts = index.find(ref)
             if facts is not None:
