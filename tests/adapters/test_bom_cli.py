@@ -280,6 +280,7 @@ def test_cluster_bom_from_records_and_workloads(  # type: ignore[no-untyped-def]
                 "attestations": [SCAN_PREDICATE],
                 "scan": {"scanned": True, "passed": True, "reason": "NoFinding"},
                 "checkedAt": "2026-11-30T10:00:00Z",
+                "expiresAt": "2026-12-01T10:00:00Z",
                 "policies": [
                     {
                         "kind": "ClusterModelPolicy",
@@ -290,6 +291,8 @@ def test_cluster_bom_from_records_and_workloads(  # type: ignore[no-untyped-def]
                         "reason": "Verified",
                         "signers": ["ml-release@example.com"],
                         "files": [{"path": "model.safetensors", "sha256": "c" * 64}],
+                        "checkedAt": "2026-11-30T10:00:00Z",
+                        "expiresAt": "2026-12-01T10:00:00Z",
                     }
                 ],
             },
@@ -366,6 +369,7 @@ def test_cluster_bom_from_records_and_workloads(  # type: ignore[no-untyped-def]
     assert p["modelward:scan:passed"] == ["true"]
     assert p["modelward:policy:ClusterModelPolicy/require-signed"] == ["pass Verified"]
     assert p["modelward:checkedAt"] == ["2026-11-30T10:00:00Z"]
+    assert p["modelward:expiresAt"] == ["2026-12-01T10:00:00Z"]
     assert [(f["name"], f["hashes"][0]["content"]) for f in good["components"]] == [
         ("model.safetensors", "c" * 64)
     ]

@@ -23,6 +23,21 @@ def record(**status: Any) -> dict[str, Any]:
     }
 
 
+def entry(**overrides: Any) -> dict[str, Any]:
+    """A `status.policies` entry as the operator writes it."""
+    return {
+        "kind": "ClusterModelPolicy",
+        "name": "p",
+        "uid": "u",
+        "revision": "r",
+        "passed": True,
+        "reason": "Verified",
+        "checkedAt": "2026-11-30T10:00:00Z",
+        "expiresAt": "2026-12-01T10:00:00Z",
+        **overrides,
+    }
+
+
 def pod(*uris: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
@@ -92,39 +107,19 @@ def test_kserve_storage_key_is_unresolvable_in_the_cluster() -> None:
         ),
         ({"message": "x" * 100_000}, lambda f: len(f.message) == records.MAX_TEXT),
         ({"scan": "yes"}, lambda f: f.scan is None),
+        ({"policies": ["junk", entry(passed="yes"), entry()]}, lambda f: len(f.policies) == 1),
         (
-            {"policies": ["junk", {"passed": "yes"}]},
-            lambda f: [p.passed for p in f.policies] == [False, False],
-        ),
-        (
-            {
-                "policies": [
-                    {
-                        "kind": "ClusterModelPolicy",
-                        "name": "p",
-                        "passed": True,
-                        "files": [
-                            {"path": "a", "sha256": "1" * 64},
-                            {"path": "b", "sha256": "../etc"},
-                            "junk",
-                        ],
-                    }
-                ]
-            },
+            {"policies": [entry(files=[{"path": "a", "sha256": "1" * 64}])]},
             lambda f: f.files == (("a", "1" * 64),),
         ),
+        # One bad file and the operator would not trust the entry: neither does the BOM.
         (
-            {
-                "policies": [
-                    {
-                        "kind": "ClusterModelPolicy",
-                        "name": "p",
-                        "passed": False,
-                        "files": [{"path": "a", "sha256": "1" * 64}],
-                    }
-                ]
-            },
-            lambda f: f.files == (),
+            {"policies": [entry(files=[{"path": "a", "sha256": "1" * 64}, {"path": "b"}])]},
+            lambda f: (f.files, f.policies) == ((), ()),
+        ),
+        (
+            {"policies": [entry(passed=False, files=[{"path": "a", "sha256": "1" * 64}])]},
+            lambda f: f.files == () and not f.policies[0].passed,
         ),
     ],
 )

@@ -102,6 +102,7 @@ def _model(model: inventory.Model) -> Component:
     props += _props("signer", facts.signers)
     props += _props("attestation", facts.attestations)
     props += _props("checkedAt", [facts.checked_at])
+    props += _props("expiresAt", [facts.expires_at])
     if facts.scan is not None:
         props += _props("scan:scanned", [str(facts.scan.scanned).lower()])
         props += _props("scan:passed", [str(facts.scan.passed).lower()])

@@ -81,6 +81,7 @@ class Facts:
     # (path, sha256 hex) of the files the signature covers.
     files: tuple[tuple[str, str], ...] = ()
     checked_at: str = ""
+    expires_at: str = ""
     # Other references known to name the same digest (a record's `status.references`).
     references: tuple[str, ...] = ()
 

@@ -15,9 +15,9 @@ from typing import Any
 from modelward.bom import inventory, results
 from modelward.extractors import registry
 from modelward.pipeline import decode, extract, storage
+from modelward.record import verifications
 from modelward.structs import refs
 
-DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 IN_URI = re.compile(r"@(sha256:[0-9a-f]{64})$")
 # The CRD's bounds; a record beyond them was not written by the operator and is cut.
 MAX_ITEMS = 32
@@ -48,26 +48,15 @@ def _verdict(value: Any) -> inventory.Verdict:
     return inventory.Verdict.PENDING if verdict is inventory.Verdict.UNVERIFIED else verdict
 
 
-def _policy(entry: Mapping[str, Any]) -> inventory.PolicyVerdict:
-    where = "/".join(p for p in (_text(entry.get("namespace")), _text(entry.get("name"))) if p)
+def _policy(entry: verifications.Entry) -> inventory.PolicyVerdict:
+    where = f"{entry.namespace}/{entry.name}" if entry.namespace else entry.name
     return inventory.PolicyVerdict(
-        policy=f"{_text(entry.get('kind')) or 'Policy'}/{where}",
-        passed=entry.get("passed") is True,
-        reason=_text(entry.get("reason")),
-        message=_text(entry.get("message")),
+        f"{entry.kind}/{where}", entry.passed, entry.reason, entry.message[:MAX_TEXT]
     )
 
 
-def _files(entries: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
-    out: set[tuple[str, str]] = set()
-    for entry in entries:
-        files = entry.get("files") if entry.get("passed") is True else None
-        for f in (files if isinstance(files, list) else [])[:MAX_FILES]:
-            f = _mapping(f)
-            path, sha256 = _text(f.get("path")), _text(f.get("sha256"))
-            if path and re.fullmatch(r"[0-9a-f]{64}", sha256):
-                out.add((path, sha256))
-    return tuple(sorted(out))
+def _files(entries: Sequence[verifications.Entry]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted({f for e in entries if e.passed for f in e.files[:MAX_FILES]}))
 
 
 def record_facts(record: Mapping[str, Any]) -> inventory.Facts:
@@ -75,13 +64,12 @@ def record_facts(record: Mapping[str, Any]) -> inventory.Facts:
     out, lists are cut at the CRD's bounds."""
     status = _mapping(record.get("status"))
     spec = _mapping(record.get("spec"))
-    raw_policies = status.get("policies")
-    entries = [_mapping(p) for p in (raw_policies if isinstance(raw_policies, list) else [])]
-    entries = entries[:MAX_POLICIES]
+    # Entries are parsed as the operator reads them back: a malformed one is left out.
+    entries = verifications.entries_of(status)[:MAX_POLICIES]
     scan = _mapping(status.get("scan"))
-    digest = _text(status.get("digest")) or _text(spec.get("digest"))
+    digest = verifications.record_digest(record)
     return inventory.Facts(
-        digest=digest if DIGEST.fullmatch(digest) else None,
+        digest=digest,
         pinned_uri=_text(status.get("pinnedRef"), 2048) or _text(spec.get("ref"), 2048) or None,
         verdict=_verdict(status.get("verdict")),
         reason=_text(status.get("reason"), 256),
@@ -98,6 +86,7 @@ def record_facts(record: Mapping[str, Any]) -> inventory.Facts:
         policies=tuple(_policy(p) for p in entries),
         files=_files(entries),
         checked_at=_text(status.get("checkedAt"), 64),
+        expires_at=_text(status.get("expiresAt"), 64),
         references=_texts(status.get("references")),
     )
 
