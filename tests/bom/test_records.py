@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
 
 from modelward.bom import inventory, records
+from modelward.record import verifications
+from modelward.structs import evidence, policy, refs
 
 DIGEST = "sha256:" + "a" * 64
 TAGGED = "oci://reg/team/bert:v1"
@@ -138,3 +141,44 @@ def test_a_record_without_status_is_pending() -> None:
 
 def test_a_record_naming_no_model_is_left_out() -> None:
     assert records.models([], [{"spec": {}, "status": {"verdict": "Verified"}}]) == []
+
+
+def test_a_record_as_the_operator_writes_it() -> None:
+    pol = policy.Policy(
+        key=policy.PolicyKey("ModelPolicy", "ml", "signed", "uid", 2),
+        mode=policy.Mode.ENFORCE,
+        match=policy.Match(),
+        globs=("**",),
+        authorities=(),
+    )
+    result = evidence.PolicyResult(
+        pol.key,
+        pol.mode,
+        True,
+        "Verified",
+        "signature verified",
+        signers=("ml@example.com",),
+        files=(("model.safetensors", "1" * 64),),
+    )
+    now = datetime.datetime(2026, 11, 30, tzinfo=datetime.UTC)
+    pinned = refs.PinnedRef(refs.ModelRef(TAGGED, "spec.x"), DIGEST, PINNED)
+    status = verifications.status(
+        previous=None,
+        digest=DIGEST,
+        pinned=pinned,
+        entries=[verifications.entry_of(pol, result, now=now, ttl=datetime.timedelta(hours=1))],
+        now=now,
+    )
+    facts = records.record_facts({"spec": {"ref": TAGGED}, "status": status})
+    assert (facts.digest, facts.pinned_uri, facts.verdict) == (
+        DIGEST,
+        PINNED,
+        inventory.Verdict.VERIFIED,
+    )
+    assert facts.references == (TAGGED,)
+    assert facts.signers == ("ml@example.com",)
+    assert facts.policies == (
+        inventory.PolicyVerdict("ModelPolicy/ml/signed", True, "Verified", "signature verified"),
+    )
+    assert facts.files == (("model.safetensors", "1" * 64),)
+    assert facts.expires_at == "2026-11-30T01:00:00Z"
