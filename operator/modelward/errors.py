@@ -130,3 +130,10 @@ class DeadlineExceeded(ModelwardError):
     """The admission budget ran out before a decision."""
 
     default_reason = "DeadlineExceeded"
+
+
+class BomError(ModelwardError):
+    """A bill of materials that could not be built: the cluster could not be read, or the
+    document does not validate."""
+
+    default_reason = "BomFailed"

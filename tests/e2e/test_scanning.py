@@ -230,6 +230,9 @@ async def test_scan_attestations(run, registry, tmp_path, evil_model, key, case,
     )
     decision = await run(f"oci://{registry.host}/{repo}:v1", pol)
     assert decision.allowed is admitted, decision.message
+    # Only a trusted attestation is recorded as verified (and listed in `modelward bom`).
+    expected = (attestation.PREDICATE_TYPE,) if admitted else ()
+    assert decision.refs[0].results[0].attestations == expected
     if admitted:
         assert "the scan attested by ci" in decision.refs[0].results[0].message
     else:

@@ -94,3 +94,31 @@ async def test_missing_file_fails_closed(tmp_path: pathlib.Path) -> None:
     (tmp_path / "../escape.pkl").resolve().write_bytes(b"x")
     with pytest.raises(errors.FetchError):
         await scan.scan_model(tmp_path, ["../escape.pkl"], ref="oci://r/m")
+
+
+@pytest.mark.parametrize("severity", [Severity.LOW, Severity.HIGH])
+def test_judge_keeps_signed_files_and_adds_the_attestations(severity: Severity) -> None:
+    pol = policy.Policy(
+        key=KEY,
+        mode=policy.Mode.ENFORCE,
+        match=policy.Match(),
+        globs=("**",),
+        authorities=(),
+        scan=scanning.ScanPolicy(),
+    )
+    signed = evidence.PolicyResult(
+        KEY,
+        policy.Mode.ENFORCE,
+        True,
+        "Verified",
+        "signature verified",
+        signers=("ml-team",),
+        files=(("m.pkl", "2" * 64),),
+    )
+    attested = ("https://modelward.io/scan/v1",)
+    result = scan.judge(pol, signed, [_finding(severity)], DIGEST, FILES, "the scan", attested)
+    assert result.passed is (severity is Severity.LOW)
+    assert result.attestations == attested
+    assert result.signers == ("ml-team",)
+    # A runtime check of a scanned model still needs the signed files.
+    assert result.files == (signed.files if result.passed else ())

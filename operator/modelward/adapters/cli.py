@@ -12,12 +12,10 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import yaml
-
 import modelward
 from modelward import errors, logs, netrules
 from modelward import settings as settings_
-from modelward.adapters import scan_cli, verify_cli
+from modelward.adapters import bom_cli, manifests, scan_cli, verify_cli
 from modelward.extractors import declared
 from modelward.pipeline import admit, decode, respond
 from modelward.policies import parse, trustroot_index, trustroots
@@ -28,24 +26,8 @@ EXIT_ADMITTED, EXIT_DENIED, EXIT_USAGE = 0, 1, 2
 
 
 def _documents(paths: Sequence[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    for name in paths:
-        try:
-            text = sys.stdin.read() if name == "-" else pathlib.Path(name).read_text()
-            docs = list(yaml.safe_load_all(text))
-        except (OSError, UnicodeDecodeError) as e:
-            raise errors.InputError(f"{name}: cannot be read ({e})") from None
-        except yaml.YAMLError as e:
-            raise errors.InputError(f"{name}: not valid YAML ({e})") from None
-        for doc in docs:
-            if doc is None:
-                continue
-            if not isinstance(doc, Mapping):
-                raise errors.InputError(f"{name}: a document is not a Kubernetes object")
-            if doc.get("kind") == "List" and isinstance(doc.get("items"), list):
-                for item in doc["items"]:
-                    yield name, item
-            else:
-                yield name, doc
+    # Bounded in size and count, directories expanded: the same reader as `bom`.
+    return manifests.documents(paths)
 
 
 def _offline_secret(namespace: str, name: str, key: str) -> bytes:
@@ -196,16 +178,8 @@ def _cmd_version(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="modelward", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("check", help="evaluate manifests against policies offline")
-    p.add_argument(
-        "-f", "--file", action="append", required=True, help="manifest file (- for stdin)"
-    )
-    p.add_argument("--policy", action="append", required=True, help="policy file")
-    p.add_argument("--output", "-o", choices=("text", "json"), default="text")
+def _pipeline_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of commands that run the pipeline offline (`check`, `bom -f`)."""
     p.add_argument("--no-match", choices=[a.value for a in settings_.NoMatchAction])
     p.add_argument(
         "--insecure-registry", action="append", help="registry host:port spoken to over plain HTTP"
@@ -217,7 +191,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--ca-bundle", help="extra CA certificates for HTTPS sources")
     p.add_argument("--timeout", type=float, help="admission budget in seconds")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelward", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check", help="evaluate manifests against policies offline")
+    p.add_argument(
+        "-f", "--file", action="append", required=True, help="manifest file (- for stdin)"
+    )
+    p.add_argument("--policy", action="append", required=True, help="policy file")
+    p.add_argument("--output", "-o", choices=("text", "json"), default="text")
+    _pipeline_flags(p)
     p.set_defaults(fn=_cmd_check)
+    _pipeline_flags(bom_cli.add_parser(sub, bom_cli.Pipeline(load_policies, _settings, check)))
 
     p = sub.add_parser("refs", help="list the model references in manifests, offline")
     p.add_argument(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import pathlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -79,21 +80,20 @@ def judge(
     digest: str,
     files: Mapping[str, str],
     origin: str,
+    attestations: tuple[str, ...] = (),
 ) -> evidence.PolicyResult:
-    """The policy's result once the signature passed: still passed, or denied by findings."""
+    """The policy's result once the signature passed: still passed, or denied by findings.
+    `attestations` are the predicate types of the attestations the findings came from."""
     assert pol.scan is not None
     denying = blocking(pol.scan, findings, digest, files)
     if not denying:
         below = f", {len(findings)} finding(s) below {pol.scan.fail_on.label}" if findings else ""
-        return evidence.PolicyResult(
-            policy=signed.policy,
-            mode=signed.mode,
-            passed=True,
-            reason=signed.reason,
+        # Keeps the signed files: a runtime check of a scanned model still needs them.
+        return dataclasses.replace(
+            signed,
             message=f"{signed.message}; {origin}: no finding at or above "
             f"{pol.scan.fail_on.label}{below}",
-            authorities=signed.authorities,
-            signers=signed.signers,
+            attestations=signed.attestations + attestations,
         )
     listed = "; ".join(str(f) for f in denying[:MAX_LISTED])
     more = f" (and {len(denying) - MAX_LISTED} more)" if len(denying) > MAX_LISTED else ""
@@ -106,6 +106,7 @@ def judge(
         f"{pol.scan.fail_on.label}: {listed}{more}",
         authorities=signed.authorities,
         signers=signed.signers,
+        attestations=signed.attestations + attestations,
     )
 
 
@@ -148,10 +149,13 @@ class ContentCheck:
             return bad
         if pol.scan is None:
             return signed
-        findings, origin = await self._results(pol.scan)
-        return judge(pol, signed, findings, self._digest, self._files, origin)
+        findings, origin, attested = await self._results(pol.scan)
+        return judge(pol, signed, findings, self._digest, self._files, origin, attested)
 
-    async def _results(self, settings: scanning.ScanPolicy) -> tuple[Sequence[Finding], str]:
+    async def _results(
+        self, settings: scanning.ScanPolicy
+    ) -> tuple[Sequence[Finding], str, tuple[str, ...]]:
+        """The findings, where they come from, and the predicate types that attested them."""
         if settings.attestations is not None and self._bundles:
             from modelward.trust import attestation
 
@@ -159,5 +163,6 @@ class ContentCheck:
                 attestation.find, self._bundles, settings.attestations, self._digest, self._files
             )
             if found is not None:
-                return found.findings, f"the scan attested by {found.authority}"
-        return await self.findings(), "the scan"
+                origin = f"the scan attested by {found.authority}"
+                return found.findings, origin, (attestation.PREDICATE_TYPE,)
+        return await self.findings(), "the scan", ()

@@ -41,6 +41,8 @@ class PolicyResult:
     # out; what a runtime check of the mounted model compares against.
     files: tuple[tuple[str, str], ...] = ()
     ignored: tuple[str, ...] = ()
+    # Predicate types of the attestations verified for the model (scan results, provenance).
+    attestations: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
