@@ -70,3 +70,73 @@ def test_too_many_files_is_an_error() -> None:
     many = tuple((f"shard-{i:06d}", "ab" * 32) for i in range(4000))
     with pytest.raises(errors.UnsupportedReference, match="too many files"):
         runtimecheck.injections(obj, decision(obj, files=many), [CHECKED], image="mw:1")
+
+
+URI = "gs://models/bert"
+MOUNT = {"name": "kserve-provision-location", "mountPath": "/mnt/models"}
+
+
+def kserve_pod(args: list[str], mounts: list[dict[str, Any]]) -> dict[str, Any]:
+    """A pod as KServe's pod mutator leaves it: the storage initializer first, then others."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "bert-predictor",
+            "labels": {"serving.kserve.io/inferenceservice": "b"},
+        },
+        "spec": {
+            "initContainers": [
+                {"name": "storage-initializer", "args": args, "volumeMounts": mounts},
+                {"name": "warmup", "image": "w:1"},
+            ],
+            "containers": [{"name": "kserve-container", "volumeMounts": [MOUNT]}],
+            "volumes": [{"name": "kserve-provision-location", "emptyDir": {}}],
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "mounts", "verified", "mounted"),
+    [
+        ([URI, "/mnt/models"], [MOUNT], "/modelward/models/storage-0", MOUNT | {}),
+        ([URI], [MOUNT], "/modelward/models/storage-0", MOUNT | {}),
+        ([URI, "/mnt/models/base/"], [MOUNT], "/modelward/models/storage-0/base", MOUNT | {}),
+        (
+            [URI, "/mnt/models"],
+            [MOUNT | {"subPath": "m"}, {"name": "other", "mountPath": "/mnt"}],
+            "/modelward/models/storage-0",
+            MOUNT | {"subPath": "m"},
+        ),
+    ],
+)
+def test_verifier_follows_the_storage_initializer(
+    args: list[str], mounts: list[dict[str, Any]], verified: str, mounted: dict[str, Any]
+) -> None:
+    obj = kserve_pod(args, mounts)
+    body = copy.deepcopy(obj)
+    runtimecheck.apply(body, runtimecheck.injections(obj, decision(obj), [CHECKED], image="mw:1"))
+    first, init, last = body["spec"]["initContainers"]
+    assert (first["name"], last["name"]) == ("storage-initializer", "warmup")
+    assert init["name"] == "modelward-verify-storage-0"
+    assert init["args"] == ["verify", verified, "--expected-env", "MODELWARD_EXPECTED"]
+    assert init["volumeMounts"] == [
+        {**mounted, "mountPath": "/modelward/models/storage-0", "readOnly": True}
+    ]
+    # Reinvoked on its own output, the webhook adds nothing.
+    assert runtimecheck.injections(body, decision(body), [CHECKED], image="mw:1") == []
+
+
+@pytest.mark.parametrize(
+    ("args", "mounts"),
+    [
+        ([URI, "/data"], [MOUNT]),
+        ([URI, "relative"], [MOUNT]),
+        ([URI], []),
+    ],
+)
+def test_no_verifier_where_the_download_is_not_on_a_volume(
+    args: list[str], mounts: list[dict[str, Any]]
+) -> None:
+    obj = kserve_pod(args, mounts)
+    assert runtimecheck.injections(obj, decision(obj), [CHECKED], image="mw:1") == []

@@ -1,7 +1,8 @@
 """Runtime checks: an init container that verifies the model files actually mounted in a pod.
 
-For each image volume whose model passed a policy with `runtimeCheck: true`, the mutating
-webhook appends an init container to the pod spec. It mounts the volume read-only and runs
+For each image volume or KServe storage-initializer download whose model passed a policy with
+`runtimeCheck: true`, the mutating webhook adds an init container to the pod spec (after the
+storage initializer, for a download). It mounts the volume read-only and runs
 `modelward verify`, which hashes every mounted file and compares it with the files the
 signature covered (handed over in an environment variable). The pod's containers start only
 if the bytes that will load are the bytes that were signed.
@@ -11,20 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
 from modelward import errors
-from modelward.pipeline import pin
-from modelward.structs import evidence, policy
+from modelward.pipeline import pin, runtimetargets
+from modelward.structs import evidence, policy, refs
 
 EXPECTED_ENV = "MODELWARD_EXPECTED"
 MOUNT_ROOT = "/modelward/models"
 CONTAINER_PREFIX = "modelward-verify-"
 # The env var travels in the pod object, which the API server bounds to ~1.5 MiB.
 MAX_EXPECTED_BYTES = 256 * 1024
-_VOLUME = re.compile(r"^(?P<spec>.*)\.volumes\[(?P<index>\d+)\]\.image\.reference$")
 
 # Pod Security Standards "restricted": the verifier reads files and nothing else.
 SECURITY_CONTEXT: Mapping[str, Any] = {
@@ -40,10 +39,12 @@ SECURITY_CONTEXT: Mapping[str, Any] = {
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Injection:
-    """Append `container` to the initContainers of the pod spec at `spec_path`."""
+    """Add `container` to the initContainers of the pod spec at `spec_path`, after the one
+    named `after` (at the end if None)."""
 
     spec_path: tuple[pin.PathPart, ...]
     container: Mapping[str, Any]
+    after: str | None = None
 
 
 def expected_json(result: evidence.PolicyResult) -> str:
@@ -69,14 +70,9 @@ def injections(
         return []
     out: list[Injection] = []
     for result in decision.refs:
-        found = _VOLUME.match(result.ref.field_path)
         checked = [r for r in result.results if r.policy in wanted and r.passed and r.files]
-        if found is None or not checked:
-            continue
-        spec_path = pin.field_path(found["spec"])
-        index = int(found["index"])
-        volume = _volume(obj, spec_path, index)
-        if spec_path is None or volume is None or _present(obj, spec_path, index):
+        target = _target(obj, result.ref) if checked else None
+        if target is None or _present(obj, target):
             continue
         expected = expected_json(checked[0])
         if len(expected) > MAX_EXPECTED_BYTES:
@@ -85,22 +81,36 @@ def injections(
                 "digests)",
                 ref=result.pinned_uri,
             )
-        mount = f"{MOUNT_ROOT}/{index}"
-        out.append(
-            Injection(
-                spec_path=spec_path,
-                container={
-                    "name": f"{CONTAINER_PREFIX}{index}",
-                    "image": image,
-                    "args": ["verify", mount, "--expected-env", EXPECTED_ENV],
-                    "env": [{"name": EXPECTED_ENV, "value": expected}],
-                    "volumeMounts": [{"name": volume, "mountPath": mount, "readOnly": True}],
-                    "securityContext": dict(SECURITY_CONTEXT),
-                    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
-                },
-            )
-        )
+        out.append(_injection(target, image, "--expected-env", EXPECTED_ENV, expected))
     return out
+
+
+def _target(obj: Mapping[str, Any], ref: refs.ModelRef) -> runtimetargets.Target | None:
+    return runtimetargets.image_volume(obj, ref) or runtimetargets.storage_initializer(obj, ref)
+
+
+def _injection(
+    target: runtimetargets.Target, image: str, flag: str, env: str, value: str
+) -> Injection:
+    """The verifier for `target`, handed what it checks against in the variable `env`."""
+    mount = f"{MOUNT_ROOT}/{target.name}"
+    model = f"{mount}/{target.model_dir}" if target.model_dir else mount
+    volume_mount: dict[str, Any] = {"name": target.volume, "mountPath": mount, "readOnly": True}
+    if target.sub_path:
+        volume_mount["subPath"] = target.sub_path
+    return Injection(
+        spec_path=target.spec_path,
+        after=target.after,
+        container={
+            "name": f"{CONTAINER_PREFIX}{target.name}",
+            "image": image,
+            "args": ["verify", model, flag, env],
+            "env": [{"name": env, "value": value}],
+            "volumeMounts": [volume_mount],
+            "securityContext": dict(SECURITY_CONTEXT),
+            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
+        },
+    )
 
 
 def apply(body: MutableMapping[str, Any], changes: Sequence[Injection]) -> None:
@@ -109,35 +119,17 @@ def apply(body: MutableMapping[str, Any], changes: Sequence[Injection]) -> None:
         spec: Any = body
         for part in change.spec_path:
             spec = spec[part]
-        spec.setdefault("initContainers", []).append(dict(change.container))
+        containers = spec.setdefault("initContainers", [])
+        # Right after the container that writes the model, before anything that reads it.
+        at = [i for i, c in enumerate(containers) if c.get("name") == change.after]
+        containers.insert(at[-1] + 1 if at else len(containers), dict(change.container))
 
 
-def _volume(
-    obj: Mapping[str, Any], spec_path: tuple[pin.PathPart, ...] | None, index: int
-) -> str | None:
-    spec = _get(obj, spec_path)
-    volumes = spec.get("volumes") if isinstance(spec, Mapping) else None
-    if not isinstance(volumes, list) or index >= len(volumes):
-        return None
-    name = volumes[index].get("name") if isinstance(volumes[index], Mapping) else None
-    return name if isinstance(name, str) and name else None
-
-
-def _present(obj: Mapping[str, Any], spec_path: tuple[pin.PathPart, ...], index: int) -> bool:
+def _present(obj: Mapping[str, Any], target: runtimetargets.Target) -> bool:
     """Whether the verifier is already there (a reinvoked webhook must not add it twice)."""
-    spec = _get(obj, spec_path)
+    spec = runtimetargets.get(obj, target.spec_path)
     containers = spec.get("initContainers") if isinstance(spec, Mapping) else None
+    name = f"{CONTAINER_PREFIX}{target.name}"
     return isinstance(containers, list) and any(
-        isinstance(c, Mapping) and c.get("name") == f"{CONTAINER_PREFIX}{index}" for c in containers
+        isinstance(c, Mapping) and c.get("name") == name for c in containers
     )
-
-
-def _get(obj: Any, path: tuple[pin.PathPart, ...] | None) -> Any:
-    if path is None:
-        return None
-    for part in path:
-        if isinstance(part, int):
-            obj = obj[part] if isinstance(obj, list) and part < len(obj) else None
-        else:
-            obj = obj.get(part) if isinstance(obj, Mapping) else None
-    return obj

@@ -1,0 +1,145 @@
+"""The runtime check end to end: the mutating webhook of the real operator adds the verifier,
+then the command it injects runs, as the init container would, on a directory standing in for
+the volume."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_operator import apply_policy, cluster_policy, response
+from tests.e2e.test_pinning import patched
+from tests.fixtures import models, ocipush, signing
+from tests.fixtures.kube import OperatorHandle
+from tests.fixtures.registry import Registry
+
+OPERATOR_DIR = pathlib.Path(__file__).resolve().parents[2] / "operator"
+VERIFIER = "reg.example/modelward:1"
+
+
+@pytest.fixture
+def operator_settings(registry: Registry) -> dict[str, Any]:
+    return {"insecure_registries": frozenset({registry.host}), "verifier_image": VERIFIER}
+
+
+@pytest.fixture
+def key(tmp_path: pathlib.Path) -> signing.KeyPair:
+    return signing.make_ec_key(tmp_path, "ml-release")
+
+
+@pytest.fixture
+def signed(
+    tmp_path: pathlib.Path, registry: Registry, bert_model: pathlib.Path, key: signing.KeyPair
+) -> ocipush.Pushed:
+    sig = signing.sign_with_key(bert_model, key, tmp_path / "model.sig")
+    return ocipush.push_model(registry, ocipush.unique_repo("rt"), bert_model, signature=sig)
+
+
+def run_verifier(
+    init: Mapping[str, Any], mount: str, volume: pathlib.Path
+) -> subprocess.CompletedProcess[str]:
+    """Run the init container's command as a process, the volume's mount path swapped for
+    a local directory, with only the environment the container is given."""
+    args = [str(volume) + a.removeprefix(mount) if a.startswith(mount) else a for a in init["args"]]
+    env = {e["name"]: e["value"] for e in init.get("env", [])}
+    env |= {"PATH": os.environ["PATH"], "PYTHONPATH": str(OPERATOR_DIR)}
+    return subprocess.run(
+        [sys.executable, "-m", "modelward", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def extra_file(model: pathlib.Path, where: pathlib.Path) -> pathlib.Path:
+    copy = models.copy_model(model, where)
+    (copy / "backdoor.pkl").write_bytes(b"\x80\x04K\x01.")
+    return copy
+
+
+def missing_file(model: pathlib.Path, where: pathlib.Path) -> pathlib.Path:
+    copy = models.copy_model(model, where)
+    (copy / "config.json").unlink()
+    return copy
+
+
+BAD_VOLUMES: list[tuple[str, Callable[[pathlib.Path, pathlib.Path], pathlib.Path], str]] = [
+    ("tampered", models.tampered_copy, "differs from the signed one"),
+    ("extra", extra_file, "'backdoor.pkl' is not covered by the signature"),
+    ("missing", missing_file, "signed file 'config.json' is not mounted"),
+]
+
+
+def kserve_pod(uri: str) -> dict[str, Any]:
+    """The predictor pod KServe creates for an InferenceService, storage initializer injected."""
+    download = {"name": "kserve-provision-location", "mountPath": "/mnt/models"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "bert-predictor-0",
+            "namespace": "ml",
+            "labels": {"serving.kserve.io/inferenceservice": "bert"},
+            "annotations": {"serving.kserve.io/storage-initializer-sourceuri": uri},
+        },
+        "spec": {
+            "initContainers": [
+                {
+                    "name": "storage-initializer",
+                    "image": "kserve/storage-initializer:v0.15.0",
+                    "args": [uri, "/mnt/models"],
+                    "volumeMounts": [download],
+                }
+            ],
+            "containers": [
+                {
+                    "name": "kserve-container",
+                    "image": "kserve/huggingfaceserver:v0.15.0",
+                    "volumeMounts": [download | {"readOnly": True}],
+                }
+            ],
+            "volumes": [{"name": "kserve-provision-location", "emptyDir": {}}],
+        },
+    }
+
+
+async def test_storage_initializer_output_is_verified(  # type: ignore[no-untyped-def]
+    operator: OperatorHandle, registry, signed, key, bert_model, tmp_path
+) -> None:
+    await apply_policy(operator, cluster_policy("signed", key, runtimeCheck=True))
+    obj = kserve_pod(f"oci://{registry.host}/{signed.repo}@{signed.digest}")
+    after = patched(obj, response(await operator.review(obj, path="/pin")), ("add",))
+    initializer, init = after["spec"]["initContainers"]
+    assert initializer["name"] == "storage-initializer"
+    assert init["name"] == "modelward-verify-storage-0"
+    assert init["image"] == VERIFIER
+    mount = "/modelward/models/storage-0"
+    assert init["volumeMounts"] == [
+        {"name": "kserve-provision-location", "mountPath": mount, "readOnly": True}
+    ]
+    assert init["args"] == ["verify", mount, "--expected-env", "MODELWARD_EXPECTED"]
+
+    # What the storage initializer downloaded, model.sig included, passes.
+    download = tmp_path / "emptydir"
+    models.copy_model(bert_model, download)
+    shutil.copy(tmp_path / "model.sig", download / "model.sig")
+    ok = run_verifier(init, mount, download)
+    assert ok.returncode == 0, ok.stderr
+    assert "files match the signed model" in ok.stdout
+    for name, make, message in BAD_VOLUMES:
+        bad = run_verifier(init, mount, make(bert_model, tmp_path / name))
+        assert bad.returncode == 1, (name, bad.stdout)
+        assert message in bad.stderr, (name, bad.stderr)
+
+    # Reinvoked, the webhook adds nothing more; the validating webhook admits the pod.
+    assert "patch" not in response(await operator.review(after, path="/pin"))
+    assert response(await operator.review(after))["allowed"] is True
