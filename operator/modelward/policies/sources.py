@@ -23,7 +23,8 @@ SecretReader = Callable[[str, str, str], bytes]
 # The Secret keys read per scheme: (required, optional).
 SECRET_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "s3": (("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), ("AWS_SESSION_TOKEN",)),
-    "gs": (("token",), ()),
+    # A bearer token or a service-account key JSON (sources/gcs_auth.py); at least one.
+    "gs": ((), ("token", "key.json", "gcloud-application-credentials.json")),
 }
 # Policy field per scheme for endpoint settings.
 ENDPOINT_FIELDS = {"s3": "s3", "gs": "gcs"}
@@ -182,6 +183,12 @@ def _read(secrets: SecretReader, scheme: str, namespace: str, name: str) -> acce
             values.append((key, _text(secrets(namespace, name, key), namespace, name, key)))
         except errors.PolicyError:
             continue  # the required keys were read: only this optional key is absent
+    if not values:
+        raise errors.PolicyError(
+            f"Secret {namespace}/{name} has none of the keys {', '.join(optional)} that "
+            f"scheme {scheme} reads",
+            reason="SecretNotFound",
+        )
     return access.SecretValues(
         scheme=scheme, origin=f"Secret {namespace}/{name}", values=tuple(values)
     )

@@ -6,7 +6,8 @@
 - `gs://bucket/prefix/` (or a name that is no object but a "folder"): a model directory; its
   signature is `model.sig` at its top.
 
-Credentials: an OAuth2 bearer token from the Secret key `token`.
+Credentials: an OAuth2 bearer token from the Secret key `token`, or one exchanged for the
+service-account key JSON in the Secret key `key.json` (see gcs_auth).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import aiohttp
 import yarl
 
 from modelward import errors, streams
-from modelward.sources import base, https, objectstore
+from modelward.sources import base, gcs_auth, https, objectstore
 from modelward.structs import refs
 
 DEFAULT_ENDPOINT = "https://storage.googleapis.com"
@@ -75,16 +76,13 @@ def parse_uri(uri: str) -> Location:
 class _Client:
     """JSON API URLs for one bucket, with the bearer token if one was granted."""
 
-    def __init__(
-        self, ctx: base.FetchContext, bucket: str, creds: base.Credentials | None, uri: str
-    ) -> None:
+    def __init__(self, ctx: base.FetchContext, bucket: str, token: str | None, uri: str) -> None:
         endpoint = ctx.endpoints.get("gs")
         url = (endpoint.url if endpoint else None) or ctx.settings.gcs_endpoint or DEFAULT_ENDPOINT
         self._ctx = ctx
         self._uri = uri
         self.bucket = bucket
         self._objects = f"{url.rstrip('/')}/storage/v1/b/{urllib.parse.quote(bucket, safe='')}/o"
-        token = creds.values.get("token") if creds is not None else None
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def url(self, name: str | None, query: Sequence[tuple[str, str]]) -> str:
@@ -142,10 +140,14 @@ class GcsSource:
 
     schemes: tuple[str, ...] = ("gs",)
 
+    def __init__(self) -> None:
+        self._tokens = gcs_auth.TokenCache()
+
     async def open(self, ref: refs.ModelRef, ctx: base.FetchContext) -> objectstore.ObjectArtifact:
         loc = parse_uri(ref.uri)
         creds = await ctx.credentials.lookup("gs", loc.bucket) if ctx.credentials else None
-        client = _Client(ctx, loc.bucket, creds, ref.uri)
+        token = await self._tokens.token(creds, ctx, ref.uri) if creds is not None else None
+        client = _Client(ctx, loc.bucket, token, ref.uri)
         if loc.is_prefix:
             return await _directory(ref, loc, client, ctx)
         query = [("generation", loc.generation)] if loc.generation else []
