@@ -143,3 +143,89 @@ async def test_storage_initializer_output_is_verified(  # type: ignore[no-untype
     # Reinvoked, the webhook adds nothing more; the validating webhook admits the pod.
     assert "patch" not in response(await operator.review(after, path="/pin"))
     assert response(await operator.review(after))["allowed"] is True
+
+
+def claim_pod(uri: str) -> dict[str, Any]:
+    """A pod that loads a model from a claim and names it for modelward."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "server",
+            "namespace": "ml",
+            "annotations": {"modelward.io/models": uri},
+        },
+        "spec": {
+            "containers": [
+                {
+                    "name": "server",
+                    "image": "server:1",
+                    "volumeMounts": [{"name": "weights", "mountPath": "/models", "readOnly": True}],
+                }
+            ],
+            "volumes": [
+                {"name": "weights", "persistentVolumeClaim": {"claimName": "models"}},
+            ],
+        },
+    }
+
+
+def signed_on_volume(model: pathlib.Path, key: signing.KeyPair, root: pathlib.Path) -> pathlib.Path:
+    """A claim's root with the model at bert/v1 and its signature next to it, as model.sig."""
+    where = models.copy_model(model, root / "bert" / "v1")
+    signing.sign_with_key(where, key, where / "model.sig")
+    return root
+
+
+async def test_claim_model_is_verified_from_the_signature_on_the_volume(  # type: ignore[no-untyped-def]
+    operator: OperatorHandle, key, bert_model, tmp_path
+) -> None:
+    await apply_policy(operator, cluster_policy("signed", key, runtimeCheck=True))
+    obj = claim_pod("pvc://models/bert/v1")
+    # Without the verifier, the validating webhook refuses what it cannot read.
+    denied = response(await operator.review(obj))
+    assert denied["allowed"] is False
+    assert "modelward-verify-pvc-0 is missing" in denied["status"]["message"]
+
+    after = patched(obj, response(await operator.review(obj, path="/pin")), ("add",))
+    (init,) = after["spec"]["initContainers"]
+    mount = "/modelward/models/pvc-0"
+    assert init["volumeMounts"] == [{"name": "weights", "mountPath": mount, "readOnly": True}]
+    assert init["args"] == [
+        "verify",
+        f"{mount}/bert/v1",
+        "--authorities-env",
+        "MODELWARD_AUTHORITIES",
+    ]
+    assert response(await operator.review(after))["allowed"] is True
+
+    ok = run_verifier(init, mount, signed_on_volume(bert_model, key, tmp_path / "claim"))
+    assert ok.returncode == 0, ok.stderr
+    assert "policy signed, signed by ml-release" in ok.stdout
+
+    signature = (tmp_path / "claim" / "bert" / "v1" / "model.sig").read_bytes()
+    other = signing.make_ec_key(tmp_path, "someone-else")
+    volumes = {
+        "wrong-signer": (signed_on_volume(bert_model, other, tmp_path / "w"), "UntrustedSigner"),
+        "unsigned": (models.copy_model(bert_model, tmp_path / "u" / "bert" / "v1"), "Signature"),
+    }
+    for name, make, _ in BAD_VOLUMES:
+        bad = make(bert_model, tmp_path / name / "bert" / "v1")
+        (bad / "model.sig").write_bytes(signature)
+        volumes[name] = (bad, "DigestMismatch")
+    for name, (where, reason) in volumes.items():
+        root = where if where.name != "v1" else where.parents[1]
+        bad = run_verifier(init, mount, root)
+        assert bad.returncode == 1, (name, bad.stdout, bad.stderr)
+        assert f"failed verification ({reason}" in bad.stderr, (name, bad.stderr)
+
+
+async def test_claim_without_a_runtime_check_is_denied(  # type: ignore[no-untyped-def]
+    operator: OperatorHandle, key
+) -> None:
+    await apply_policy(operator, cluster_policy("signed", key))
+    obj = claim_pod("pvc://models/bert/v1")
+    assert "patch" not in response(await operator.review(obj, path="/pin"))
+    denied = response(await operator.review(obj))
+    assert denied["allowed"] is False
+    assert "unverifiable at admission" in denied["status"]["message"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from modelward import errors
-from modelward.pipeline import extract, runtimecheck
+from modelward.pipeline import claims, extract, runtimecheck
 from modelward.structs import evidence, policy
 
 KEY = policy.PolicyKey("ClusterModelPolicy", None, "p", "u", 1)
@@ -140,3 +140,132 @@ def test_no_verifier_where_the_download_is_not_on_a_volume(
 ) -> None:
     obj = kserve_pod(args, mounts)
     assert runtimecheck.injections(obj, decision(obj), [CHECKED], image="mw:1") == []
+
+
+PVC_URI = "pvc://models/bert/v1"
+CLAIM = {"name": "weights", "persistentVolumeClaim": {"claimName": "models", "readOnly": True}}
+KEY_POLICY = policy.Policy(
+    KEY,
+    policy.Mode.ENFORCE,
+    policy.Match(),
+    ("**",),
+    (policy.Authority("release", policy.AuthorityType.KEY, b"PEM"),),
+    runtime_check=True,
+)
+
+
+def on_condition(obj: dict[str, Any]) -> Any:
+    """The decision for a pvc:// reference under a runtime check: passed on condition."""
+    found = extract.extract_refs(obj)
+    result = evidence.PolicyResult(KEY, policy.Mode.ENFORCE, True, claims.RUNTIME_CHECK, "")
+    return evidence.Decision(
+        True, "", (), tuple(evidence.RefResult(ref=r, results=(result,)) for r in found)
+    )
+
+
+def annotated_pod(volumes: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "annotations": {"modelward.io/models": PVC_URI}},
+        "spec": {"containers": [{"name": "c", "image": "s:1"}], "volumes": volumes},
+    }
+
+
+def templated(kind: str, annotated: str) -> dict[str, Any]:
+    """A controller whose own (`object`) or template's (`template`) annotation names the model."""
+    spec = {"containers": [{"name": "c", "image": "s:1"}], "volumes": [CLAIM]}
+    template: dict[str, Any] = {"metadata": {}, "spec": spec}
+    metadata: dict[str, Any] = {"name": "d"}
+    (template["metadata"] if annotated == "template" else metadata)["annotations"] = {
+        "modelward.io/models": PVC_URI
+    }
+    body = {"template": template}
+    if kind == "CronJob":
+        body = {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}}
+    api = "batch/v1" if kind == "CronJob" else "apps/v1"
+    return {"apiVersion": api, "kind": kind, "metadata": metadata, "spec": body}
+
+
+def kserve_pvc_pod() -> dict[str, Any]:
+    """KServe's predictor pod for storageUri pvc://models/bert/v1: the claim mounted by
+    the server at /mnt/models with the path as subPath, no storage initializer."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "bert-predictor",
+            "annotations": {"serving.kserve.io/storage-initializer-sourceuri": PVC_URI},
+        },
+        "spec": {
+            "containers": [
+                {
+                    "name": "kserve-container",
+                    "volumeMounts": [
+                        {
+                            "name": "kserve-pvc-source",
+                            "mountPath": "/mnt/models",
+                            "subPath": "bert/v1",
+                            "readOnly": True,
+                        }
+                    ],
+                }
+            ],
+            "volumes": [
+                {"name": "kserve-pvc-source", "persistentVolumeClaim": {"claimName": "models"}}
+            ],
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("obj", "spec_path", "volume", "name"),
+    [
+        (annotated_pod([{"name": "tmp", "emptyDir": {}}, CLAIM]), ("spec",), "weights", "pvc-1"),
+        (templated("Deployment", "object"), ("spec", "template", "spec"), "weights", "pvc-0"),
+        (templated("Deployment", "template"), ("spec", "template", "spec"), "weights", "pvc-0"),
+        (
+            templated("CronJob", "object"),
+            ("spec", "jobTemplate", "spec", "template", "spec"),
+            "weights",
+            "pvc-0",
+        ),
+        (kserve_pvc_pod(), ("spec",), "kserve-pvc-source", "pvc-0"),
+    ],
+)
+def test_claim_verifier_checks_the_signature_on_the_volume(
+    obj: dict[str, Any], spec_path: tuple[str, ...], volume: str, name: str
+) -> None:
+    (change,) = runtimecheck.injections(obj, on_condition(obj), [KEY_POLICY], image="mw:1")
+    assert change.spec_path == spec_path
+    init = change.container
+    mount = f"/modelward/models/{name}"
+    assert init["name"] == f"modelward-verify-{name}"
+    assert init["args"] == [
+        "verify",
+        f"{mount}/bert/v1",
+        "--authorities-env",
+        "MODELWARD_AUTHORITIES",
+    ]
+    assert init["volumeMounts"] == [{"name": volume, "mountPath": mount, "readOnly": True}]
+    (env,) = init["env"]
+    assert json.loads(env["value"])[0]["authorities"] == [
+        {"name": "release", "key": {"data": "PEM"}}
+    ]
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        annotated_pod([{"name": "tmp", "emptyDir": {}}]),
+        annotated_pod([{"name": "w", "persistentVolumeClaim": {"claimName": "other"}}]),
+        {
+            "apiVersion": "serving.kserve.io/v1beta1",
+            "kind": "InferenceService",
+            "metadata": {"name": "b"},
+            "spec": {"predictor": {"model": {"storageUri": PVC_URI}}},
+        },
+    ],
+)
+def test_no_claim_verifier_where_no_pod_mounts_the_claim(obj: dict[str, Any]) -> None:
+    assert runtimecheck.injections(obj, on_condition(obj), [KEY_POLICY], image="mw:1") == []

@@ -120,7 +120,12 @@ def test_values_never_show_in_a_repr() -> None:
             "a ModelPolicy may only use Secrets in namespace 'team-a', not 'modelward'",
         ),
         ({"credentials": [cred("s3", "missing")]}, None, "SecretNotFound", "no key"),
-        ({"credentials": [cred("gs", "s3-keys")]}, None, "SecretNotFound", "no key 'token'"),
+        (
+            {"credentials": [cred("gs", "s3-keys")]},
+            None,
+            "SecretNotFound",
+            "none of the keys token, key.json",
+        ),
         ({"credentials": [cred("s3", "empty")]}, None, "SecretNotFound", "is empty"),
         ({"s3": {"endpoint": "ftp://x"}}, None, "InvalidSpec", "endpoint must be an http(s) URL"),
         (

@@ -40,7 +40,7 @@ from modelward.adapters import records as records_
 from modelward.extractors import declared
 from modelward.extractors import registry as registry_
 from modelward.extractors import status as extractor_status
-from modelward.pipeline import admit, decode, pin, runtimecheck
+from modelward.pipeline import admit, decode, pin, runtimecheck, runtimeguard
 from modelward.policies import exception_index, index, parse, status, trustroot_index
 from modelward.record import verification_index
 from modelward.structs import context
@@ -318,16 +318,23 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             return
         if state.admitter is None:
             raise kopf.AdmissionError("modelward is starting; retry shortly", code=503)
+        policies = state.policies.snapshot()
         try:
             ctx = _context(state, body, operation, dryrun, userinfo)
             decision = await state.admitter.admit(
                 ctx,
-                state.policies.snapshot(),
+                policies,
                 state.exceptions.snapshot(),
                 credentials=_credentials(ctx),
             )
+            unchecked = runtimeguard.unverified(
+                ctx.obj, decision, policies, image=state.settings.verifier_image
+            )
         except errors.InputError as e:
             raise kopf.AdmissionError(e.user_message(), code=400) from None
+        except errors.UnsupportedReference as e:
+            # A runtime check the policy asks for cannot be carried out: the object must not run.
+            raise kopf.AdmissionError(e.user_message(), code=403) from None
         except Exception:
             # Fail closed: an internal error must never admit an unverified model.
             logger.exception("admission failed", extra={"uid": _request_uid.get()})
@@ -347,6 +354,8 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
                     message=decision.message,
                 )
             raise kopf.AdmissionError(decision.message, code=403)
+        if unchecked:
+            raise kopf.AdmissionError(unchecked, code=403)
 
     # Every kind: the webhook's rules (the chart's) choose what is sent, and a kind declared by a
     # ModelExtractor is validated as soon as it is indexed, with no restart.

@@ -7,9 +7,11 @@ Exit 0 when the model is verified, 1 when verification fails (the message says w
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import pathlib
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -21,6 +23,9 @@ from modelward.policies import parse
 from modelward.structs import policy
 
 EXIT_VERIFIED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+MAX_POLICIES = 16
+# Policy display names (`ns/name`, `ClusterModelPolicy/name`) as object names.
+_NAME = re.compile(r"[^a-z0-9.-]+")
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +52,12 @@ def add_parser(sub: Any, load_policies: LoadPolicies) -> None:
         help="environment variable holding the signed files as JSON, as the runtime check's "
         "init container is given them by the admission that verified the signature",
     )
+    trust.add_argument(
+        "--authorities-env",
+        metavar="NAME",
+        help="environment variable holding the policies' authorities as JSON, as the runtime "
+        "check's init container is given them to verify the signature stored on a volume",
+    )
     trust.add_argument("--key", help="public key PEM (ECDSA or Ed25519)")
     trust.add_argument("--certificate-chain", help="CA certificates PEM the signer chains to")
     trust.add_argument(
@@ -64,8 +75,14 @@ def _read(path: str, what: str) -> str:
         raise errors.InputError(f"{what} {path}: cannot be read ({e})") from None
 
 
-def _inline_policy(authority: Mapping[str, Any]) -> policy.Policy:
-    """A one-authority policy, parsed (and so checked) exactly as a cluster policy would be."""
+def _inline_policy(
+    authority: Mapping[str, Any] | None = None,
+    *,
+    name: str = "command-line",
+    spec: Mapping[str, Any] | None = None,
+) -> policy.Policy:
+    """A one-authority policy (or one with the authorities and count of `spec`), parsed (and
+    so checked) exactly as a cluster policy would be."""
 
     def no_secrets(namespace: str, name: str, key: str) -> bytes:
         raise errors.InputError("inline policies read no Secrets")
@@ -73,8 +90,8 @@ def _inline_policy(authority: Mapping[str, Any]) -> policy.Policy:
     pol = parse.parse_policy(
         {
             "kind": parse.CLUSTER_KIND,
-            "metadata": {"name": "command-line"},
-            "spec": {"models": [{"glob": "**"}], "authorities": [authority]},
+            "metadata": {"name": name},
+            "spec": {"models": [{"glob": "**"}], "authorities": [authority], **(spec or {})},
         },
         secrets=no_secrets,
         home_namespace="",
@@ -88,6 +105,8 @@ def policies_from_args(
     args: argparse.Namespace, load_policies: LoadPolicies
 ) -> list[policy.Policy]:
     """The policies the command line asks for: one inline authority or the policy files."""
+    if args.authorities_env:
+        return policies_from_env(args.authorities_env)
     if args.key:
         return [_inline_policy({"name": "key", "key": {"data": _read(args.key, "key")}})]
     if args.certificate_chain:
@@ -97,6 +116,33 @@ def policies_from_args(
     if not policies:
         raise errors.InputError("the policy files hold no ClusterModelPolicy or ModelPolicy")
     return policies
+
+
+def policies_from_env(env_name: str) -> list[policy.Policy]:
+    """The policies a runtime check hands over in `env_name`: [{name, require, authorities}]."""
+    text = os.environ.get(env_name)
+    if text is None:
+        raise errors.InputError(f"the environment variable {env_name} is not set")
+    try:
+        raw: Any = json.loads(text)
+    except json.JSONDecodeError:
+        raw = None
+    if (
+        not isinstance(raw, list)
+        or not 0 < len(raw) <= MAX_POLICIES
+        or not all(isinstance(p, Mapping) and isinstance(p.get("name"), str) for p in raw)
+    ):
+        raise errors.InputError(
+            f"{env_name} is not a JSON list of 1 to {MAX_POLICIES} {{name, require, "
+            "authorities}} objects"
+        )
+    return [
+        _inline_policy(
+            name=_NAME.sub("-", p["name"].lower()).strip("-")[:63] or "policy",
+            spec={"authorities": p.get("authorities"), "require": p.get("require")},
+        )
+        for p in raw
+    ]
 
 
 def run_expected(model: pathlib.Path, env_name: str) -> int:

@@ -22,6 +22,7 @@ from modelward import settings as settings_
 from modelward.extractors import fields, registry
 from modelward.pipeline import (
     access,
+    claims,
     decide,
     digests,
     exempt,
@@ -232,8 +233,8 @@ class Admitter:
             return evidence.RefResult(ref=ref, results=decided)
         source = None if ref.problem else self._sources.get(ref.scheme)
         if source is None and not ref.problem and ref.scheme == pvc.SCHEME:
-            denial = pvc.unverifiable(ref)
-            return evidence.RefResult(ref=ref, error=(denial.reason, denial.user_message()))
+            found = claims.decide(ref, verifying, verifier_image=self.settings.verifier_image)
+            return dataclasses.replace(found, results=decided + found.results)
         if source is None:
             what = f"scheme {ref.scheme}://" if ref.scheme else "a reference without a scheme"
             problem = ref.problem or f"{what} cannot be resolved and verified by modelward"

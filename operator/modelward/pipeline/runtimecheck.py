@@ -16,7 +16,7 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
 from modelward import errors
-from modelward.pipeline import pin, runtimetargets
+from modelward.pipeline import claims, pin, runtimetargets
 from modelward.structs import evidence, policy, refs
 
 EXPECTED_ENV = "MODELWARD_EXPECTED"
@@ -63,26 +63,59 @@ def injections(
     *,
     image: str,
 ) -> list[Injection]:
-    """The verifier init containers an allowed object needs; raises UnsupportedReference
-    when a model is too large to hand over."""
-    wanted = {p.key for p in policies if p.runtime_check}
+    """The verifier init containers an allowed object still lacks; raises
+    UnsupportedReference when a model is too large to hand over."""
+    return [i for i in required(obj, decision, policies, image=image) if not present(obj, i)]
+
+
+def required(
+    obj: Mapping[str, Any],
+    decision: evidence.Decision,
+    policies: Sequence[policy.Policy],
+    *,
+    image: str,
+) -> list[Injection]:
+    """Every verifier init container an allowed object must carry, present or not."""
+    wanted = {p.key: p for p in policies if p.runtime_check}
     if not decision.allowed or not wanted or not image:
         return []
     out: list[Injection] = []
     for result in decision.refs:
-        checked = [r for r in result.results if r.policy in wanted and r.passed and r.files]
-        target = _target(obj, result.ref) if checked else None
-        if target is None or _present(obj, target):
-            continue
-        expected = expected_json(checked[0])
-        if len(expected) > MAX_EXPECTED_BYTES:
-            raise errors.UnsupportedReference(
-                f"the model has too many files for a runtime check ({len(expected)} bytes of "
-                "digests)",
-                ref=result.pinned_uri,
-            )
-        out.append(_injection(target, image, "--expected-env", EXPECTED_ENV, expected))
+        passed = [r for r in result.results if r.policy in wanted and r.passed]
+        checked = [r for r in passed if r.files]
+        on_volume = [wanted[r.policy] for r in passed if r.reason == claims.RUNTIME_CHECK]
+        if checked and (target := _target(obj, result.ref)) is not None:
+            expected = _bounded(expected_json(checked[0]), result.pinned_uri)
+            out.append(_injection(target, image, "--expected-env", EXPECTED_ENV, expected))
+        if on_volume:
+            trust = _bounded(claims.authorities_json(on_volume), result.ref.uri)
+            for target in runtimetargets.claim_volumes(obj, result.ref):
+                out.append(
+                    _injection(target, image, "--authorities-env", claims.AUTHORITIES_ENV, trust)
+                )
     return out
+
+
+def present(obj: Mapping[str, Any], injection: Injection) -> Mapping[str, Any] | None:
+    """The init container of the injection's name, if the pod spec has one already (a
+    reinvoked webhook must not add it twice)."""
+    spec = runtimetargets.get(obj, injection.spec_path)
+    containers = spec.get("initContainers") if isinstance(spec, Mapping) else None
+    name = injection.container["name"]
+    for container in containers if isinstance(containers, list) else []:
+        if isinstance(container, Mapping) and container.get("name") == name:
+            return container
+    return None
+
+
+def _bounded(value: str, ref: str | None) -> str:
+    if len(value) > MAX_EXPECTED_BYTES:
+        raise errors.UnsupportedReference(
+            f"the model has too many files or authorities for a runtime check ({len(value)} "
+            "bytes to hand over)",
+            ref=ref,
+        )
+    return value
 
 
 def _target(obj: Mapping[str, Any], ref: refs.ModelRef) -> runtimetargets.Target | None:
@@ -123,13 +156,3 @@ def apply(body: MutableMapping[str, Any], changes: Sequence[Injection]) -> None:
         # Right after the container that writes the model, before anything that reads it.
         at = [i for i, c in enumerate(containers) if c.get("name") == change.after]
         containers.insert(at[-1] + 1 if at else len(containers), dict(change.container))
-
-
-def _present(obj: Mapping[str, Any], target: runtimetargets.Target) -> bool:
-    """Whether the verifier is already there (a reinvoked webhook must not add it twice)."""
-    spec = runtimetargets.get(obj, target.spec_path)
-    containers = spec.get("initContainers") if isinstance(spec, Mapping) else None
-    name = f"{CONTAINER_PREFIX}{target.name}"
-    return isinstance(containers, list) and any(
-        isinstance(c, Mapping) and c.get("name") == name for c in containers
-    )

@@ -15,8 +15,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from modelward import errors
 from modelward.extractors import pods
 from modelward.pipeline import pin
+from modelward.sources import pvc
 from modelward.structs import refs
 
 # Where KServe's storage initializer writes when its arguments name no directory.
@@ -26,6 +28,11 @@ _INITIALIZER = re.compile(r"^(?P<spec>.*)\.initContainers\[(?P<index>\d+)\]\.arg
 # A reference read from a pod spec's containers, volumes or annotations: its pod spec.
 _IN_SPEC = re.compile(r"^(?P<spec>.*?)\.(?:initContainers|containers|volumes)\[")
 _IN_TEMPLATE = re.compile(r"^(?P<template>.+)\.metadata\.annotations\[")
+# A Pod's spec, a controller's pod template, a CronJob's: where an object's pods are described.
+_POD_SPECS: tuple[tuple[pin.PathPart, ...], ...] = (
+    ("spec", "template", "spec"),
+    ("spec", "jobTemplate", "spec", "template", "spec"),
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -95,6 +102,26 @@ def storage_initializer(obj: Mapping[str, Any], ref: refs.ModelRef) -> Target | 
     )
 
 
+def claim_volumes(obj: Mapping[str, Any], ref: refs.ModelRef) -> list[Target]:
+    """Every volume of the reference's pod spec that mounts its claim, with the model's
+    directory inside it; none when the object has no pod spec (the pods it makes have)."""
+    try:
+        claim = pvc.parse_uri(ref.uri)
+    except errors.InputError:
+        return []
+    spec_path = pod_spec_path(obj, ref)
+    if spec_path is None:
+        return []
+    out = []
+    for i, volume in enumerate(_list(get(obj, spec_path), "volumes")):
+        volume = volume if isinstance(volume, Mapping) else {}
+        source, name = volume.get("persistentVolumeClaim"), volume.get("name")
+        mounts = isinstance(source, Mapping) and source.get("claimName") == claim.name
+        if mounts and isinstance(name, str) and name:
+            out.append(Target(spec_path, f"pvc-{i}", name, model_dir=claim.path))
+    return out
+
+
 def get(obj: Any, path: tuple[pin.PathPart, ...] | None) -> Any:
     """The value at `path`, or None where the object has nothing there."""
     if path is None:
@@ -109,15 +136,19 @@ def get(obj: Any, path: tuple[pin.PathPart, ...] | None) -> Any:
 
 def pod_spec_path(obj: Mapping[str, Any], ref: refs.ModelRef) -> tuple[pin.PathPart, ...] | None:
     """The pod spec a reference belongs to: the one whose container, volume or (template)
-    annotation named it; a Pod's own annotations belong to its `spec`."""
+    annotation named it; an object's own annotations belong to its pod template (a Pod's to
+    its `spec`); None when the object describes no pod."""
     if ref.field_path.startswith("metadata."):
-        return ("spec",) if obj.get("kind") == "Pod" else None
+        # The object's own annotations name the model of the pods it runs.
+        if obj.get("kind") == "Pod":
+            return ("spec",)
+        return next((p for p in _POD_SPECS if isinstance(get(obj, p), Mapping)), None)
     found = _IN_SPEC.match(ref.field_path)
     if found:
         return pin.field_path(found["spec"])
     template = _IN_TEMPLATE.match(ref.field_path)
-    path = pin.field_path(template["template"]) if template else None
-    return (*path, "spec") if path else None
+    prefix = pin.field_path(template["template"]) if template else None
+    return (*prefix, "spec") if prefix else None
 
 
 def _list(spec: Any, key: str) -> list[Any]:
