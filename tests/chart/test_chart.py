@@ -507,6 +507,17 @@ def test_cluster_role_is_least_privilege(helm: Helm) -> None:
     assert granted == expected
 
 
+def test_runtime_checks_may_read_claims_and_records(helm: Helm) -> None:
+    docs = helm.render({"webhook": {"mutate": {"runtimeChecks": True}}})
+    rules = only(docs, "ClusterRole")["rules"]
+    assert {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get"]} in rules
+    assert {
+        "apiGroups": ["modelward.io"],
+        "resources": ["modelverifications"],
+        "verbs": ["get"],
+    } in rules
+
+
 def test_tls_material_is_consistent(helm: Helm) -> None:
     docs = helm.render({"tls": {"mode": "helm"}})
     secret = only(docs, "Secret")

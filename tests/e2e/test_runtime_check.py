@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 
+from modelward import settings as settings_
+from modelward.pipeline import claimrecords, local
+from modelward.policies import parse
 from tests.e2e.test_operator import apply_policy, cluster_policy, response
 from tests.e2e.test_pinning import patched
 from tests.fixtures import models, ocipush, signing
@@ -229,3 +232,71 @@ async def test_claim_without_a_runtime_check_is_denied(  # type: ignore[no-untyp
     denied = response(await operator.review(obj))
     assert denied["allowed"] is False
     assert "unverifiable at admission" in denied["status"]["message"]
+
+
+async def test_claim_naming_a_verified_digest_is_checked_against_the_record(  # type: ignore[no-untyped-def]
+    operator: OperatorHandle, key, bert_model, tmp_path
+) -> None:
+    body = cluster_policy("signed", key, runtimeCheck=True)
+    await apply_policy(operator, body)
+    stored = operator.api.get("modelward.io/v1alpha1", "ClusterModelPolicy", "signed")
+    assert stored is not None
+    # The revision depends on the spec alone: parsed here as the operator parsed it.
+    revision = parse.parse_policy(stored, secrets=lambda *a: b"", home_namespace="").revision
+    files = local.hash_tree(bert_model, settings_.Limits())
+    digest = "sha256:" + "5e" * 32
+    operator.api.create(
+        {
+            "apiVersion": "modelward.io/v1alpha1",
+            "kind": "ModelVerification",
+            "metadata": {"name": digest.replace(":", "-")},
+            "spec": {"digest": digest},
+            "status": {
+                "digest": digest,
+                "policies": [
+                    {
+                        "kind": "ClusterModelPolicy",
+                        "name": "signed",
+                        "uid": stored["metadata"]["uid"],
+                        "revision": revision,
+                        "passed": True,
+                        "reason": "Verified",
+                        "files": [{"path": p, "sha256": d} for p, d in sorted(files.items())],
+                    }
+                ],
+            },
+        }
+    )
+    operator.api.create(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {
+                "name": "models",
+                "namespace": "ml",
+                "annotations": {claimrecords.DIGEST_ANNOTATION: digest},
+            },
+            "spec": {
+                "accessModes": ["ReadOnlyMany"],
+                "resources": {"requests": {"storage": "1Gi"}},
+            },
+        }
+    )
+    obj = claim_pod("pvc://models/bert/v1")
+    after = patched(obj, response(await operator.review(obj, path="/pin")), ("add",))
+    (init,) = after["spec"]["initContainers"]
+    mount = "/modelward/models/pvc-0"
+    assert init["args"] == ["verify", f"{mount}/bert/v1", "--expected-env", "MODELWARD_EXPECTED"]
+    assert response(await operator.review(after))["allowed"] is True
+
+    # No signature on the volume: the record's files are what the model is checked against.
+    ok = run_verifier(init, mount, tmp_path / "claim")
+    assert ok.returncode == 2  # nothing at the path yet: a usage error, never a pass
+    models.copy_model(bert_model, tmp_path / "claim" / "bert" / "v1")
+    ok = run_verifier(init, mount, tmp_path / "claim")
+    assert ok.returncode == 0, ok.stderr
+    for name, make, message in BAD_VOLUMES:
+        make(bert_model, tmp_path / name / "bert" / "v1")
+        bad = run_verifier(init, mount, tmp_path / name)
+        assert bad.returncode == 1, (name, bad.stdout)
+        assert message in bad.stderr, (name, bad.stderr)

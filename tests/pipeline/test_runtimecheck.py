@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from modelward import errors
-from modelward.pipeline import claims, extract, runtimecheck
+from modelward.pipeline import claimrecords, claims, extract, runtimecheck
 from modelward.structs import evidence, policy
 
 KEY = policy.PolicyKey("ClusterModelPolicy", None, "p", "u", 1)
@@ -269,3 +269,16 @@ def test_claim_verifier_checks_the_signature_on_the_volume(
 )
 def test_no_claim_verifier_where_no_pod_mounts_the_claim(obj: dict[str, Any]) -> None:
     assert runtimecheck.injections(obj, on_condition(obj), [KEY_POLICY], image="mw:1") == []
+
+
+def test_a_claim_with_a_recorded_digest_is_checked_against_its_files() -> None:
+    obj = annotated_pod([CLAIM])
+    recorded = {PVC_URI: claimrecords.Recorded(files=FILES, ignored=(".git",))}
+    (change,) = runtimecheck.injections(
+        obj, on_condition(obj), [KEY_POLICY], image="mw:1", recorded=recorded
+    )
+    init = change.container
+    mount = "/modelward/models/pvc-0"
+    assert init["args"] == ["verify", f"{mount}/bert/v1", "--expected-env", "MODELWARD_EXPECTED"]
+    (env,) = init["env"]
+    assert json.loads(env["value"]) == {"files": dict(FILES), "ignore": [".git"]}

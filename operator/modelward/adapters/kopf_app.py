@@ -25,6 +25,7 @@ import kubernetes
 from modelward import errors
 from modelward import settings as settings_
 from modelward.adapters import (
+    claimlookup,
     events,
     kopf_audit,
     kopf_exceptions,
@@ -328,7 +329,11 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
                 credentials=_credentials(ctx),
             )
             unchecked = runtimeguard.unverified(
-                ctx.obj, decision, policies, image=state.settings.verifier_image
+                ctx.obj,
+                decision,
+                policies,
+                image=state.settings.verifier_image,
+                recorded=await claimlookup.recorded(ctx, decision, policies),
             )
         except errors.InputError as e:
             raise kopf.AdmissionError(e.user_message(), code=400) from None
@@ -391,12 +396,17 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
                 pinning=pinning,
                 credentials=_credentials(ctx),
             )
+            recorded = await claimlookup.recorded(ctx, decision, policies)
         except Exception:
             logger.exception("pinning failed; left unpinned", extra={"uid": _request_uid.get()})
             return
         try:
             checks = runtimecheck.injections(
-                ctx.obj, decision, policies, image=state.settings.verifier_image
+                ctx.obj,
+                decision,
+                policies,
+                image=state.settings.verifier_image,
+                recorded=recorded,
             )
         except errors.ModelwardError as e:
             # A runtime check the policy asks for cannot be added: the object must not run.

@@ -204,3 +204,15 @@ def update_lease(namespace: str, name: str, body: dict[str, Any]) -> None:
         body,
         _content_type="application/merge-patch+json",
     )
+
+
+def claim_annotations(namespace: str, name: str) -> dict[str, str] | None:
+    """The annotations of a PersistentVolumeClaim; None when it does not exist."""
+    try:
+        claim = _core().read_namespaced_persistent_volume_claim(name, namespace)
+    except kubernetes.client.ApiException as e:
+        if e.status == 404:
+            return None
+        raise
+    annotations = (claim.metadata.annotations if claim.metadata else None) or {}
+    return {str(k): str(v) for k, v in annotations.items()}

@@ -16,7 +16,7 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
 from modelward import errors
-from modelward.pipeline import claims, pin, runtimetargets
+from modelward.pipeline import claimrecords, claims, pin, runtimetargets
 from modelward.structs import evidence, policy, refs
 
 EXPECTED_ENV = "MODELWARD_EXPECTED"
@@ -47,7 +47,7 @@ class Injection:
     after: str | None = None
 
 
-def expected_json(result: evidence.PolicyResult) -> str:
+def expected_json(result: evidence.PolicyResult | claimrecords.Recorded) -> str:
     """What `modelward verify` compares the mounted files with."""
     return json.dumps(
         {"files": dict(result.files), "ignore": list(result.ignored)},
@@ -62,10 +62,12 @@ def injections(
     policies: Sequence[policy.Policy],
     *,
     image: str,
+    recorded: Mapping[str, claimrecords.Recorded] | None = None,
 ) -> list[Injection]:
     """The verifier init containers an allowed object still lacks; raises
     UnsupportedReference when a model is too large to hand over."""
-    return [i for i in required(obj, decision, policies, image=image) if not present(obj, i)]
+    needed = required(obj, decision, policies, image=image, recorded=recorded)
+    return [i for i in needed if not present(obj, i)]
 
 
 def required(
@@ -74,8 +76,11 @@ def required(
     policies: Sequence[policy.Policy],
     *,
     image: str,
+    recorded: Mapping[str, claimrecords.Recorded] | None = None,
 ) -> list[Injection]:
-    """Every verifier init container an allowed object must carry, present or not."""
+    """Every verifier init container an allowed object must carry, present or not. A claim
+    is checked against the `recorded` files of the digest it names, if any, else against the
+    signature on it."""
     wanted = {p.key: p for p in policies if p.runtime_check}
     if not decision.allowed or not wanted or not image:
         return []
@@ -88,11 +93,19 @@ def required(
             expected = _bounded(expected_json(checked[0]), result.pinned_uri)
             out.append(_injection(target, image, "--expected-env", EXPECTED_ENV, expected))
         if on_volume:
-            trust = _bounded(claims.authorities_json(on_volume), result.ref.uri)
-            for target in runtimetargets.claim_volumes(obj, result.ref):
-                out.append(
-                    _injection(target, image, "--authorities-env", claims.AUTHORITIES_ENV, trust)
+            record = (recorded or {}).get(result.ref.uri)
+            flag, env, value = (
+                ("--expected-env", EXPECTED_ENV, expected_json(record))
+                if record is not None
+                else (
+                    "--authorities-env",
+                    claims.AUTHORITIES_ENV,
+                    claims.authorities_json(on_volume),
                 )
+            )
+            _bounded(value, result.ref.uri)
+            for target in runtimetargets.claim_volumes(obj, result.ref):
+                out.append(_injection(target, image, flag, env, value))
     return out
 
 

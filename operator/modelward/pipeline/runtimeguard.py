@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from modelward.pipeline import runtimecheck, runtimetargets
+from modelward.pipeline import claimrecords, runtimecheck, runtimetargets
 from modelward.structs import evidence, policy
 
 # The fields modelward sets; the API server may default others (imagePullPolicy, ...).
@@ -26,10 +26,11 @@ def unverified(
     policies: Sequence[policy.Policy],
     *,
     image: str,
+    recorded: Mapping[str, claimrecords.Recorded] | None = None,
 ) -> str | None:
     """Why the object must not run as it is, or None. Raises UnsupportedReference as
     `runtimecheck.required` does."""
-    for injection in runtimecheck.required(obj, decision, policies, image=image):
+    for injection in runtimecheck.required(obj, decision, policies, image=image, recorded=recorded):
         name = injection.container["name"]
         found = runtimecheck.present(obj, injection)
         if found is None:
