@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
 import shutil
 from collections.abc import Callable
@@ -190,3 +191,54 @@ def test_symlinks_in_a_model_are_refused(
     (model / "config.json").symlink_to(tmp_path / "config.json")
     assert cli.main(["verify", str(model), "--key", str(key.public_path)]) == 2
     assert "symbolic links are not verified" in capsys.readouterr().err
+
+
+def _handed_over(signer: signing.KeyPair, count: int = 1) -> str:
+    """What the webhook hands the verifier of a claim: the policy's authorities."""
+    return json.dumps(
+        [
+            {
+                "name": "ClusterModelPolicy/p",
+                "require": {"count": count},
+                "authorities": [key_authority("release", signer)],
+            }
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "says"),
+    [
+        (lambda key, other: None, 2, "MODELWARD_AUTHORITIES is not set"),
+        (lambda key, other: "not json", 2, "is not a JSON list of 1 to 16"),
+        (lambda key, other: "[]", 2, "is not a JSON list of 1 to 16"),
+        (
+            lambda key, other: (
+                '[{"name": "p", "authorities": [{"name": "k", "key": {"data": "x"}}]}]'
+            ),
+            2,
+            "PEM",
+        ),
+        (lambda key, other: _handed_over(key, count=2), 2, "require.count is 2"),
+        (lambda key, other: _handed_over(key), 0, "policy clustermodelpolicy-p, signed by release"),
+        (lambda key, other: _handed_over(other), 1, "UntrustedSigner"),
+    ],
+)
+def test_authorities_from_the_environment(
+    value: Callable[[signing.KeyPair, signing.KeyPair], str | None],
+    code: int,
+    says: str,
+    tmp_path: pathlib.Path,
+    bert_model: pathlib.Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = models.copy_model(bert_model, tmp_path / "bert")
+    key = signing.make_ec_key(tmp_path / "keys")
+    signing.sign_with_key(model, key, model / "model.sig")
+    handed = value(key, signing.make_ec_key(tmp_path / "other", "other"))
+    if handed is not None:
+        monkeypatch.setenv("MODELWARD_AUTHORITIES", handed)
+    assert cli.main(["verify", str(model), "--authorities-env", "MODELWARD_AUTHORITIES"]) == code
+    captured = capsys.readouterr()
+    assert says in (captured.out if code == 0 else captured.err)
