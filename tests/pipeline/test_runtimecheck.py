@@ -282,3 +282,15 @@ def test_a_claim_with_a_recorded_digest_is_checked_against_its_files() -> None:
     assert init["args"] == ["verify", f"{mount}/bert/v1", "--expected-env", "MODELWARD_EXPECTED"]
     (env,) = init["env"]
     assert json.loads(env["value"]) == {"files": dict(FILES), "ignore": [".git"]}
+
+
+@pytest.mark.parametrize("make", [deployment, lambda: annotated_pod([CLAIM])])
+def test_a_verifier_that_follows_nothing_runs_first(make: Any) -> None:
+    obj = make()
+    spec = obj["spec"] if obj["kind"] == "Pod" else obj["spec"]["template"]["spec"]
+    spec["initContainers"] = [{"name": "convert", "image": "c:1"}]
+    found = decision(obj) if obj["kind"] != "Pod" else on_condition(obj)
+    changes = runtimecheck.injections(obj, found, [CHECKED, KEY_POLICY], image="mw:1")
+    runtimecheck.apply(obj, changes)
+    assert [c["name"] for c in spec["initContainers"]][1:] == ["convert"]
+    assert spec["initContainers"][0]["name"].startswith("modelward-verify-")

@@ -55,6 +55,14 @@ def sidecar_before(spec: dict[str, Any]) -> None:
     spec["initContainers"].insert(0, writer("Always"))
 
 
+def sidecar_after(spec: dict[str, Any]) -> None:
+    spec["initContainers"].append(writer("Always"))
+
+
+def reader_before(spec: dict[str, Any]) -> None:
+    spec["initContainers"].insert(0, writer(read_only=True))
+
+
 def removed(spec: dict[str, Any]) -> None:
     del spec["initContainers"]
 
@@ -67,7 +75,9 @@ def removed(spec: dict[str, Any]) -> None:
         (fake_command, "is not the runtime check modelward adds"),
         (fake_image, "is not the runtime check modelward adds"),
         (writer_after, "init container rewrite can write volume weights after"),
-        (sidecar_before, "init container rewrite can write volume weights after"),
+        (sidecar_after, "init container rewrite can write volume weights after"),
+        (sidecar_before, "init container rewrite reads volume weights before"),
+        (reader_before, "init container rewrite reads volume weights before"),
     ],
 )
 def test_a_missing_or_undermined_verifier_is_denied(
@@ -84,10 +94,12 @@ def test_a_missing_or_undermined_verifier_is_denied(
     "change",
     [
         lambda spec: None,
-        # Defaults the API server adds do not matter; nor do readers, or writers before it.
+        # Defaults the API server adds do not matter; nor do readers after it, or containers
+        # before it that do not mount the volume.
         lambda spec: spec["initContainers"][0].update(imagePullPolicy="IfNotPresent"),
         lambda spec: spec["initContainers"].append(writer(read_only=True)),
-        lambda spec: spec["initContainers"].insert(0, writer()),
+        lambda spec: spec["initContainers"].append(writer("Always", read_only=True)),
+        lambda spec: spec["initContainers"].insert(0, {"name": "setup", "image": "busybox"}),
     ],
 )
 def test_the_verifier_as_added_is_admitted(change: Callable[[dict[str, Any]], None]) -> None:

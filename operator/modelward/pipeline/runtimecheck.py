@@ -1,11 +1,12 @@
 """Runtime checks: an init container that verifies the model files actually mounted in a pod.
 
-For each image volume or KServe storage-initializer download whose model passed a policy with
-`runtimeCheck: true`, the mutating webhook adds an init container to the pod spec (after the
-storage initializer, for a download). It mounts the volume read-only and runs
-`modelward verify`, which hashes every mounted file and compares it with the files the
-signature covered (handed over in an environment variable). The pod's containers start only
-if the bytes that will load are the bytes that were signed.
+For each image volume, KServe storage-initializer download or `pvc://` claim whose model
+passed a policy with `runtimeCheck: true`, the mutating webhook adds an init container to the
+pod spec: right after the storage initializer for a download, first of all otherwise. It
+mounts the volume read-only and runs `modelward verify`, which hashes every mounted file and
+compares it with the files the signature covered (handed over in an environment variable) or,
+for a claim, verifies the signature stored on it with the policy's authorities (see claims).
+The pod's containers start only if the bytes that will load are the bytes that were signed.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ SECURITY_CONTEXT: Mapping[str, Any] = {
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Injection:
-    """Add `container` to the initContainers of the pod spec at `spec_path`, after the one
-    named `after` (at the end if None)."""
+    """Add `container` to the initContainers of the pod spec at `spec_path`, right after the
+    one named `after` (first of all if None)."""
 
     spec_path: tuple[pin.PathPart, ...]
     container: Mapping[str, Any]
@@ -166,6 +167,7 @@ def apply(body: MutableMapping[str, Any], changes: Sequence[Injection]) -> None:
         for part in change.spec_path:
             spec = spec[part]
         containers = spec.setdefault("initContainers", [])
-        # Right after the container that writes the model, before anything that reads it.
+        # Right after the container that writes the model, or first: before anything reads it.
         at = [i for i, c in enumerate(containers) if c.get("name") == change.after]
-        containers.insert(at[-1] + 1 if at else len(containers), dict(change.container))
+        position = (at[-1] + 1 if at else len(containers)) if change.after else 0
+        containers.insert(position, dict(change.container))

@@ -45,19 +45,15 @@ def unverified(
                 f"init container {name} is not the runtime check modelward adds; remove it "
                 "and let the mutating webhook add it"
             )
-        writer = _writer_after(obj, injection)
-        if writer:
-            return (
-                f"init container {writer} can write volume "
-                f"{injection.container['volumeMounts'][0]['name']} after {name} verified the "
-                "model on it; mount the volume read-only there"
-            )
+        problem = _undermined(obj, injection)
+        if problem:
+            return problem
     return None
 
 
-def _writer_after(obj: Mapping[str, Any], injection: runtimecheck.Injection) -> str | None:
-    """An init container that runs after the verifier, or beside it (a sidecar), and mounts
-    the verified volume writable."""
+def _undermined(obj: Mapping[str, Any], injection: runtimecheck.Injection) -> str | None:
+    """An init container (or sidecar) that mounts the verified volume before the verifier,
+    other than the one it follows (which writes the model), or writable after it."""
     spec = runtimetargets.get(obj, injection.spec_path)
     containers = spec.get("initContainers") if isinstance(spec, Mapping) else None
     items = (
@@ -67,15 +63,23 @@ def _writer_after(obj: Mapping[str, Any], injection: runtimecheck.Injection) -> 
     volume = injection.container["volumeMounts"][0]["name"]
     at = next(i for i, c in enumerate(items) if c.get("name") == name)
     for i, container in enumerate(items):
-        if i < at and container.get("restartPolicy") != "Always":
-            continue
         mounts = container.get("volumeMounts")
-        for mount in mounts if isinstance(mounts, list) else []:
-            if (
-                i != at
-                and isinstance(mount, Mapping)
-                and mount.get("name") == volume
-                and not mount.get("readOnly")
-            ):
-                return str(container.get("name"))
+        mounted = [
+            m
+            for m in (mounts if isinstance(mounts, list) else [])
+            if isinstance(m, Mapping) and m.get("name") == volume
+        ]
+        other = str(container.get("name"))
+        if i == at or not mounted or other == injection.after:
+            continue
+        if i < at:
+            return (
+                f"init container {other} reads volume {volume} before {name} verified the "
+                "model on it; let the verifier run first"
+            )
+        if any(not m.get("readOnly") for m in mounted):
+            return (
+                f"init container {other} can write volume {volume} after {name} verified the "
+                "model on it; mount the volume read-only there"
+            )
     return None

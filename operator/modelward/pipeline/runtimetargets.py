@@ -38,7 +38,7 @@ _POD_SPECS: tuple[tuple[pin.PathPart, ...], ...] = (
 @dataclasses.dataclass(frozen=True, slots=True)
 class Target:
     """Mount `volume` (at `sub_path` of it) read-only and verify `model_dir` below the mount;
-    the verifier goes right after the init container named `after` (None: at the end)."""
+    the verifier goes right after the init container named `after` (None: before all)."""
 
     spec_path: tuple[pin.PathPart, ...]
     name: str
