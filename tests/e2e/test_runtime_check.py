@@ -4,11 +4,14 @@ the volume."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,6 +20,8 @@ import pytest
 from modelward import settings as settings_
 from modelward.pipeline import claimrecords, local
 from modelward.policies import parse
+from modelward.record import verifications
+from modelward.structs import evidence
 from tests.e2e.test_operator import apply_policy, cluster_policy, response
 from tests.e2e.test_pinning import patched
 from tests.fixtures import models, ocipush, signing
@@ -234,37 +239,30 @@ async def test_claim_without_a_runtime_check_is_denied(  # type: ignore[no-untyp
     assert "unverifiable at admission" in denied["status"]["message"]
 
 
+@pytest.mark.parametrize(
+    "operator", [{"records": True}, {"records": False}], indirect=True, ids=["index", "api"]
+)
 async def test_claim_naming_a_verified_digest_is_checked_against_the_record(  # type: ignore[no-untyped-def]
     operator: OperatorHandle, key, bert_model, tmp_path
 ) -> None:
-    body = cluster_policy("signed", key, runtimeCheck=True)
-    await apply_policy(operator, body)
+    await apply_policy(operator, cluster_policy("signed", key, runtimeCheck=True))
     stored = operator.api.get("modelward.io/v1alpha1", "ClusterModelPolicy", "signed")
     assert stored is not None
-    # The revision depends on the spec alone: parsed here as the operator parsed it.
-    revision = parse.parse_policy(stored, secrets=lambda *a: b"", home_namespace="").revision
-    files = local.hash_tree(bert_model, settings_.Limits())
+    # Parsed here as the operator parsed it: the same uid and revision.
+    pol = parse.parse_policy(stored, secrets=lambda *a: b"", home_namespace="")
+    files = tuple(sorted(local.hash_tree(bert_model, settings_.Limits()).items()))
+    verdict = evidence.PolicyResult(pol.key, pol.mode, True, "Verified", "", files=files)
     digest = "sha256:" + "5e" * 32
+    entry = verifications.entry_of(
+        pol, verdict, now=datetime.datetime.now(datetime.UTC), ttl=datetime.timedelta(hours=1)
+    )
     operator.api.create(
         {
             "apiVersion": "modelward.io/v1alpha1",
             "kind": "ModelVerification",
-            "metadata": {"name": digest.replace(":", "-")},
+            "metadata": {"name": verifications.record_name(digest)},
             "spec": {"digest": digest},
-            "status": {
-                "digest": digest,
-                "policies": [
-                    {
-                        "kind": "ClusterModelPolicy",
-                        "name": "signed",
-                        "uid": stored["metadata"]["uid"],
-                        "revision": revision,
-                        "passed": True,
-                        "reason": "Verified",
-                        "files": [{"path": p, "sha256": d} for p, d in sorted(files.items())],
-                    }
-                ],
-            },
+            "status": {"digest": digest, "policies": [verifications.entry_json(entry)]},
         }
     )
     operator.api.create(
@@ -283,7 +281,14 @@ async def test_claim_naming_a_verified_digest_is_checked_against_the_record(  # 
         }
     )
     obj = claim_pod("pvc://models/bert/v1")
-    after = patched(obj, response(await operator.review(obj, path="/pin")), ("add",))
+    # The replica's index sees the record through its watch: wait (bounded) for it.
+    deadline = time.monotonic() + 10
+    while True:
+        after = patched(obj, response(await operator.review(obj, path="/pin")), ("add",))
+        if "--expected-env" in after["spec"]["initContainers"][0]["args"]:
+            break
+        assert time.monotonic() < deadline, "the record never reached the operator"
+        await asyncio.sleep(0.2)
     (init,) = after["spec"]["initContainers"]
     mount = "/modelward/models/pvc-0"
     assert init["args"] == ["verify", f"{mount}/bert/v1", "--expected-env", "MODELWARD_EXPECTED"]

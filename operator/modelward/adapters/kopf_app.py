@@ -333,7 +333,7 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
                 decision,
                 policies,
                 image=state.settings.verifier_image,
-                recorded=await claimlookup.recorded(ctx, decision, policies),
+                recorded=await claimlookup.recorded(ctx, decision, policies, state.records),
             )
         except errors.InputError as e:
             raise kopf.AdmissionError(e.user_message(), code=400) from None
@@ -396,7 +396,7 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
                 pinning=pinning,
                 credentials=_credentials(ctx),
             )
-            recorded = await claimlookup.recorded(ctx, decision, policies)
+            recorded = await claimlookup.recorded(ctx, decision, policies, state.records)
         except Exception:
             logger.exception("pinning failed; left unpinned", extra={"uid": _request_uid.get()})
             return

@@ -11,10 +11,8 @@ volume must be the files of a model the policies verified.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
 
 from modelward import errors
 from modelward.pipeline import claims
@@ -23,7 +21,6 @@ from modelward.structs import evidence, policy
 
 DIGEST_ANNOTATION = "modelward.io/model-digest"
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -73,63 +70,10 @@ async def recorded(
     return found
 
 
-def from_record(
-    record: Mapping[str, Any] | None,
-    digest: str,
-    policies: Sequence[policy.Policy],
-    *,
-    now: datetime.datetime,
-) -> Recorded | None:
-    """The files of a ModelVerification record, if every policy passed `digest` in it at its
-    current revision and the entries have not expired."""
-    status = record.get("status") if isinstance(record, Mapping) else None
-    if not isinstance(status, Mapping) or status.get("digest") != digest or not policies:
+def from_results(results: Sequence[evidence.PolicyResult | None]) -> Recorded | None:
+    """The files the records' verdicts hold, when every policy has a passing one with files."""
+    if not results or not all(r is not None and r.passed and r.files for r in results):
         return None
-    entries = status.get("policies")
-    entries = [e for e in entries if isinstance(e, Mapping)] if isinstance(entries, list) else []
-    picked = [_entry(entries, p, now) for p in policies]
-    if any(e is None for e in picked):
-        return None
-    return _files(picked[0])
-
-
-def _entry(
-    entries: list[Mapping[str, Any]], pol: policy.Policy, now: datetime.datetime
-) -> Mapping[str, Any] | None:
-    for entry in entries:
-        same = (
-            entry.get("kind") == pol.key.kind
-            and (entry.get("namespace") or None) == pol.key.namespace
-            and entry.get("name") == pol.key.name
-            and entry.get("uid") == pol.key.uid
-            and entry.get("revision") == pol.revision
-        )
-        if same and entry.get("passed") is True and not _expired(entry.get("expiresAt"), now):
-            return entry
-    return None
-
-
-def _expired(raw: Any, now: datetime.datetime) -> bool:
-    if raw is None:
-        return False
-    try:
-        when = datetime.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        return True
-    return when.tzinfo is None or when <= now
-
-
-def _files(entry: Mapping[str, Any] | None) -> Recorded | None:
-    raw = entry.get("files") if entry is not None else None
-    ignored = entry.get("ignored") if entry is not None else None
-    if not isinstance(raw, list) or not raw:
-        return None
-    files = []
-    for item in raw:
-        path = item.get("path") if isinstance(item, Mapping) else None
-        digest = item.get("sha256") if isinstance(item, Mapping) else None
-        if not isinstance(path, str) or not isinstance(digest, str) or not _SHA256.match(digest):
-            return None
-        files.append((path, digest))
-    ignore = tuple(i for i in ignored if isinstance(i, str)) if isinstance(ignored, list) else ()
-    return Recorded(files=tuple(sorted(files)), ignored=ignore)
+    first = results[0]
+    assert first is not None  # checked above
+    return Recorded(files=first.files, ignored=first.ignored)
