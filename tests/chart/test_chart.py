@@ -509,7 +509,7 @@ def test_cluster_role_is_least_privilege(helm: Helm) -> None:
 
 def test_runtime_checks_may_read_claims_and_records(helm: Helm) -> None:
     docs = helm.render({"webhook": {"mutate": {"runtimeChecks": True}}})
-    rules = only(docs, "ClusterRole")["rules"]
+    rules = named(docs, "ClusterRole", "modelward")["rules"]
     assert {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get"]} in rules
     assert {
         "apiGroups": ["modelward.io"],
