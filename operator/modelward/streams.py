@@ -70,6 +70,10 @@ async def to_file(
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("xb") if path is not None else contextlib.nullcontext() as handle:
+
+        def hand_off(batch: list[bytes]) -> asyncio.Future[None]:
+            return asyncio.ensure_future(asyncio.to_thread(_write_and_hash, handle, hasher, batch))
+
         try:
             async for chunk in chunks:
                 size += len(chunk)
@@ -83,14 +87,13 @@ async def to_file(
                 if pending_size >= BATCH_BYTES:
                     if in_flight is not None:
                         await asyncio.shield(in_flight)
-                    in_flight = asyncio.ensure_future(
-                        asyncio.to_thread(_write_and_hash, handle, hasher, pending)
-                    )
+                    in_flight = hand_off(pending)
                     pending, pending_size = [], 0
             if in_flight is not None:
                 await asyncio.shield(in_flight)
             if pending:
-                await asyncio.to_thread(_write_and_hash, handle, hasher, pending)
+                in_flight = hand_off(pending)
+                await asyncio.shield(in_flight)
         except aiohttp.ClientError as e:
             # A server that declares more than it sends, or drops the connection mid-body.
             raise errors.FetchError(
