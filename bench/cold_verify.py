@@ -4,8 +4,8 @@ Run: `.venv/bin/python bench/cold_verify.py [--size-mb 1024] [--files 1]`. Print
 per tool, with the median of `--runs` runs. Needs Debian's docker-registry, openssl and curl.
 
 The anchors: `openssl dgst -sha256` on the files on disk (one hash stream, no transfer: the
-floor), and `curl | openssl dgst -sha256` on the same blobs pulled from the same registry (a
-pull and one hash stream, overlapped by the pipe).
+floor), and `curl` piped into `openssl dgst -sha256` on the same blobs pulled from the same
+registry (a pull and one hash stream, overlapped by the pipe).
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def main() -> int:
         files = sorted(str(p) for p in model.iterdir())
         rows: dict[str, list[float]] = {
             "openssl dgst -sha256": [],
-            "curl | openssl dgst -sha256": [],
+            "curl piped to openssl dgst": [],
             "sha256sum": [],
             "model_signing verify (CLI)": [],
             "modelward pull+verify": [],
@@ -150,7 +150,7 @@ def main() -> int:
             urls = blob_urls(host, "bench/model")
             for _ in range(args.runs):
                 rows["openssl dgst -sha256"].append(timed(["openssl", "dgst", "-sha256", *files]))
-                rows["curl | openssl dgst -sha256"].append(timed_pull(urls))
+                rows["curl piped to openssl dgst"].append(timed_pull(urls))
                 rows["sha256sum"].append(timed(["sha256sum", *files]))
                 rows["model_signing verify (CLI)"].append(
                     timed(
