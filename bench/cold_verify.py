@@ -1,7 +1,11 @@
 """Cold verification of a large model pulled from a local registry, against the hashing floor.
 
 Run: `.venv/bin/python bench/cold_verify.py [--size-mb 1024] [--files 1]`. Prints one table row
-per tool, with the median of `--runs` runs. Needs Debian's docker-registry and openssl.
+per tool, with the median of `--runs` runs. Needs Debian's docker-registry, openssl and curl.
+
+The anchors: `openssl dgst -sha256` on the files on disk (one hash stream, no transfer: the
+floor), and `curl` piped into `openssl dgst -sha256` on the same blobs pulled from the same
+registry (a pull and one hash stream, overlapped by the pipe).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 import _decide
 from cryptography.hazmat.primitives import serialization
@@ -80,6 +85,34 @@ def timed(cmd: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def timed_pull(urls: list[str]) -> float:
+    """Seconds for `curl URL... | openssl dgst -sha256`: every blob pulled and hashed once."""
+    start = time.perf_counter()
+    curl = subprocess.Popen(["curl", "-sSf", *urls], stdout=subprocess.PIPE)
+    subprocess.run(
+        ["openssl", "dgst", "-sha256"], stdin=curl.stdout, check=True, stdout=subprocess.DEVNULL
+    )
+    assert curl.stdout is not None
+    curl.stdout.close()
+    if curl.wait() != 0:
+        raise SystemExit("curl failed to pull the blobs")
+    return time.perf_counter() - start
+
+
+def blob_urls(host: str, repo: str) -> list[str]:
+    """The model's blob URLs (not the signature's), from the pushed manifest."""
+    request = urllib.request.Request(
+        f"http://{host}/v2/{repo}/manifests/v1", headers={"Accept": media.OCI_MANIFEST}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        manifest = json.load(response)
+    return [
+        f"http://{host}/v2/{repo}/blobs/{layer['digest']}"
+        for layer in manifest["layers"]
+        if layer["annotations"][media.TITLE] != media.IN_ARTIFACT_SIGNATURE
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mb", type=int, default=1024)
@@ -107,14 +140,17 @@ def main() -> int:
         files = sorted(str(p) for p in model.iterdir())
         rows: dict[str, list[float]] = {
             "openssl dgst -sha256": [],
+            "curl piped to openssl dgst": [],
             "sha256sum": [],
             "model_signing verify (CLI)": [],
             "modelward pull+verify": [],
         }
         with demo._registry(work) as host:
             asyncio.run(push(host, "bench/model", model, sig))
+            urls = blob_urls(host, "bench/model")
             for _ in range(args.runs):
                 rows["openssl dgst -sha256"].append(timed(["openssl", "dgst", "-sha256", *files]))
+                rows["curl piped to openssl dgst"].append(timed_pull(urls))
                 rows["sha256sum"].append(timed(["sha256sum", *files]))
                 rows["model_signing verify (CLI)"].append(
                     timed(

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from modelward.pipeline import decode
 from tests.fixtures import models, ocipush, signing
 from tests.fixtures.kube import OperatorHandle, build_review, wait_condition
 from tests.fixtures.registry import Registry
@@ -170,6 +171,27 @@ async def test_uid_is_echoed(operator, images, key) -> None:  # type: ignore[no-
     status, body = await operator.post(review)
     assert status == 200
     assert json.loads(body)["response"]["uid"] == review["request"]["uid"]
+
+
+async def test_each_review_is_decoded_once(operator, images, key, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The handler builds on the server's decoding of the review instead of repeating it."""
+    await apply_policy(operator, cluster_policy("require-signed", key))
+    decoded: list[str] = []
+    real = decode.from_object
+
+    def counting(obj, **kwargs):  # type: ignore[no-untyped-def]
+        decoded.append(kwargs.get("uid", ""))
+        return real(obj, **kwargs)
+
+    monkeypatch.setattr(decode, "from_object", counting)
+    review = build_review(
+        isvc("bert", images["signed"]),
+        kind=operator.api.kind("serving.kserve.io/v1beta1", "InferenceService"),
+    )
+    status, body = await operator.post(review)
+    assert status == 200
+    assert json.loads(body)["response"]["allowed"] is True
+    assert decoded == [review["request"]["uid"]]
 
 
 @pytest.mark.parametrize(

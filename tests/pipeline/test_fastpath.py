@@ -10,6 +10,7 @@ import pytest
 
 from modelward.pipeline import admit, decode
 from modelward.policies import parse
+from modelward.sources import oci
 from modelward.structs import evidence, policy, scanning
 from tests.fixtures import models, ocipush, signing, tarballs
 from tests.fixtures.registry import CountingProxy, Registry
@@ -71,17 +72,37 @@ def model_blob_reads(proxy: CountingProxy, pushed: ocipush.Pushed) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("by_digest", "pinning", "needs_content", "fast"),
+    ("by_digest", "pinning", "needs_content", "fast", "read_by"),
     [
-        (True, False, False, True),  # digest-bound as written
-        (False, True, False, True),  # the mutating webhook pins the tag
-        (False, False, False, False),  # a tag that stays a tag: the bytes are read
-        (True, False, True, False),  # a policy that reads the bytes (a scanner)
+        (True, False, False, True, "bound_files"),  # digest-bound as written
+        (False, True, False, True, "bound_files"),  # the mutating webhook pins the tag
+        # A tag that stays a tag: the bytes are read, only to be hashed.
+        (False, False, False, False, "hashed_files"),
+        # A policy that reads the bytes (a scanner): they are kept for it.
+        (True, False, True, False, "files"),
     ],
 )
 async def test_fast_path_reads_no_model_blob(  # type: ignore[no-untyped-def]
-    registry: Registry, tmp_path, bert_model, key, by_digest, pinning, needs_content, fast
+    registry: Registry,
+    tmp_path,
+    bert_model,
+    key,
+    monkeypatch,
+    by_digest,
+    pinning,
+    needs_content,
+    fast,
+    read_by,
 ) -> None:
+    called: list[str] = []
+    for name in ("files", "hashed_files", "bound_files"):
+        real = getattr(oci.OciArtifact, name)
+
+        async def spy(self, _name=name, _real=real):  # type: ignore[no-untyped-def]
+            called.append(_name)
+            return await _real(self)
+
+        monkeypatch.setattr(oci.OciArtifact, name, spy)
     sig = signing.sign_with_key(bert_model, key, tmp_path / "model.sig")
     repo = ocipush.unique_repo("fast")
     pushed = ocipush.push_model(registry, repo, bert_model, signature=sig)
@@ -102,6 +123,7 @@ async def test_fast_path_reads_no_model_blob(  # type: ignore[no-untyped-def]
         assert (reads == []) is fast, reads
         if not fast:
             assert len(reads) == len(pushed.manifest["layers"]) - 1
+        assert called == [read_by]
 
 
 async def test_fast_path_denies_a_tampered_model_without_reading_it(  # type: ignore[no-untyped-def]

@@ -59,8 +59,9 @@ ADMITTED_OPERATIONS = ("CREATE", "UPDATE")
 
 EXTRACTORS_PLURAL = "modelextractors"
 
-_request_namespace: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "request_namespace", default=None
+# The review as the server decoded it, once per request: the handlers build on it.
+_request: contextvars.ContextVar[context.AdmissionContext | None] = contextvars.ContextVar(
+    "request", default=None
 )
 _request_uid: contextvars.ContextVar[str] = contextvars.ContextVar("request_uid", default="")
 
@@ -110,7 +111,7 @@ class WebhookServer(kopf.WebhookServer):
                 ctx = decode.from_review(request)
             except errors.InputError as e:
                 raise aiohttp.web.HTTPBadRequest(reason=e.message) from None
-            _request_namespace.set(ctx.namespace)
+            _request.set(ctx)
             _request_uid.set(ctx.uid)
             return await fn(request, **kwargs)
 
@@ -307,7 +308,6 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
         operation: str,
         dryrun: bool,
         warnings: list[str],
-        userinfo: Mapping[str, Any],
         **_: Any,
     ) -> None:
         if operation not in ADMITTED_OPERATIONS:
@@ -321,7 +321,7 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
             raise kopf.AdmissionError("modelward is starting; retry shortly", code=503)
         policies = state.policies.snapshot()
         try:
-            ctx = _context(state, body, operation, dryrun, userinfo)
+            ctx = _context(state)
             decision = await state.admitter.admit(
                 ctx,
                 policies,
@@ -374,9 +374,7 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
     async def mutate(
         body: kopf.Body,
         operation: str,
-        dryrun: bool,
         patch: kopf.Patch,
-        userinfo: Mapping[str, Any],
         **_: Any,
     ) -> None:
         # Pinning never denies: the validating webhook, which runs after it, decides. Only a
@@ -388,7 +386,7 @@ def make_registry(settings: settings_.Settings) -> kopf.OperatorRegistry:
         policies = state.policies.snapshot()
         pinning = state.settings.pin_digests
         try:
-            ctx = _context(state, body, operation, dryrun, userinfo)
+            ctx = _context(state)
             decision = await state.admitter.admit(
                 ctx,
                 policies,
@@ -438,19 +436,14 @@ def _credentials(ctx: context.AdmissionContext) -> pullsecrets.PullSecretProvide
     return pullsecrets.for_workload(ctx)
 
 
-def _context(
-    state: State, body: kopf.Body, operation: str, dryrun: bool, userinfo: Mapping[str, Any]
-) -> context.AdmissionContext:
-    namespace = _request_namespace.get() or body.metadata.namespace
-    return decode.from_object(
-        dict(body),
-        uid=_request_uid.get(),
-        operation=operation,
-        namespace=namespace,
-        namespace_labels=state.namespaces.get(namespace or "", {}),
-        dry_run=dryrun,
-        username=str(userinfo.get("username", "")),
-    )
+def _context(state: State) -> context.AdmissionContext:
+    """The request's context, decoded by the server from the review Kopf's handler is given,
+    with its namespace's labels."""
+    decoded = _request.get()
+    if decoded is None:
+        raise errors.InputError("no AdmissionReview was decoded for this request")
+    labels = state.namespaces.get(decoded.namespace or "", {})
+    return dataclasses.replace(decoded, namespace_labels=labels)
 
 
 async def _webhook_certificates(

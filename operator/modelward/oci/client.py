@@ -137,17 +137,18 @@ class RegistryClient:
         self,
         repository: str,
         digest: str,
-        path: pathlib.Path,
+        path: pathlib.Path | None,
         *,
         max_bytes: int,
         ref: str | None = None,
     ) -> streams.Written:
-        """Stream a blob to `path`, hashing while downloading; wrong bytes are a DigestMismatch."""
+        """Stream a blob to `path` (None: nowhere), hashing while downloading; wrong bytes are
+        a DigestMismatch."""
         url = f"{self._base}/{repository}/blobs/{digest}"
         async with await self._request("GET", url, repository) as resp:
             await _expect(resp, 200, f"fetching blob {digest}", ref)
             written = await streams.to_file(
-                resp.content.iter_chunked(1024 * 1024),
+                streams.body(resp.content),
                 path,
                 max_bytes=max_bytes,
                 what=f"blob {digest}",

@@ -246,6 +246,8 @@ class Admitter:
             # requests of that namespace that name the same pull Secrets.
             scope = (ctx.namespace, getattr(credentials, "identity", None))
             result = await self._verify(ref, source, verifying, will_pin, credentials, scope)
+        if not decided:
+            return result
         return dataclasses.replace(result, results=decided + result.results)
 
     async def _verify(

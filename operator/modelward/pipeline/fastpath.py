@@ -31,10 +31,11 @@ async def files(
 ) -> tuple[Mapping[str, str], bool]:
     """The model's files, and whether blobs stored as is were judged by their digests
     instead of being downloaded (the fast path)."""
-    if (
-        content_needed(policies)
-        or not digest_bound(artifact.pinned, will_pin=will_pin)
-        or not isinstance(artifact, base.DigestBound)
-    ):
+    if content_needed(policies):
         return await artifact.files(), False
-    return await artifact.bound_files(), True
+    if digest_bound(artifact.pinned, will_pin=will_pin) and isinstance(artifact, base.DigestBound):
+        return await artifact.bound_files(), True
+    # Downloaded, but only to be hashed: nothing reads the bytes once their digests are known.
+    if isinstance(artifact, base.HashOnly):
+        return await artifact.hashed_files(), False
+    return await artifact.files(), False

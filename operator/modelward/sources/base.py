@@ -94,6 +94,16 @@ class DigestBound(Protocol):
         ...
 
 
+@runtime_checkable
+class HashOnly(Protocol):
+    """An artifact that can hash its files as they download without keeping them."""
+
+    async def hashed_files(self) -> Mapping[str, str]:
+        """Like `files`, but every byte is only hashed as it streams: nothing is left in
+        `FetchContext.model_dir`, for policies that read no content (no scanner)."""
+        ...
+
+
 class Source(Protocol):
     """Resolves references of some schemes to artifacts."""
 

@@ -119,7 +119,7 @@ class _Client:
         async with self.get(url) as resp:
             await self.check(resp, what)
             body = await objectstore.read_limited(
-                resp.content.iter_chunked(objectstore.CHUNK_BYTES),
+                streams.body(resp.content),
                 limit=self._ctx.settings.limits.max_manifest_bytes,
                 what=f"the metadata of {what}",
                 ref=self._uri,
@@ -206,7 +206,7 @@ async def _download(
     async with client.get(url) as resp:
         await client.check(resp, f"object gs://{client.bucket}/{name}#{generation}")
         written = await streams.to_file(
-            resp.content.iter_chunked(objectstore.CHUNK_BYTES),
+            streams.body(resp.content),
             dest,
             max_bytes=size,
             what=f"object {name}",
@@ -284,7 +284,7 @@ async def _signature(
             return []
         await client.check(resp, f"signature gs://{client.bucket}/{name}")
         data = await objectstore.read_limited(
-            resp.content.iter_chunked(objectstore.CHUNK_BYTES),
+            streams.body(resp.content),
             limit=ctx.settings.limits.max_signature_bytes,
             what="the signature",
             ref=uri,

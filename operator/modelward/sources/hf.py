@@ -248,7 +248,7 @@ class _HubClient:
             if resp.content_length is not None:
                 budget.declared(resp.content_length)
             return await streams.to_file(
-                budget.counted(resp.content.iter_chunked(1024 * 1024)),
+                budget.counted(streams.body(resp.content)),
                 path,
                 max_bytes=budget.limit,
                 what=f"file {url.rsplit('/', 1)[-1]}",

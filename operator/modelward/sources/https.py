@@ -101,7 +101,7 @@ class HttpsSource:
                     hint="Raise MODELWARD_MAX_ARTIFACT_BYTES (Helm value limits.maxArtifactBytes)",
                 )
             written = await streams.to_file(
-                resp.content.iter_chunked(1024 * 1024),
+                streams.body(resp.content),
                 download,
                 max_bytes=ctx.settings.limits.max_artifact_bytes,
                 what="the model",

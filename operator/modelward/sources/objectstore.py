@@ -22,7 +22,6 @@ from modelward.structs import refs
 SIGNATURE_SUFFIX = ".sig"
 DIRECTORY_SIGNATURE = "model.sig"
 PARALLEL_DOWNLOADS = 4
-CHUNK_BYTES = 1024 * 1024
 
 # Streams the object `locator` names into `dest` within `max_bytes`; returns what was written.
 Download = Callable[[str, pathlib.Path, int], Awaitable[streams.Written]]

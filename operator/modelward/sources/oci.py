@@ -4,6 +4,7 @@ signatures inside the artifact, as OCI 1.1 referrers, or at the cosign-style tag
 from __future__ import annotations
 
 import asyncio
+import pathlib
 from collections.abc import Mapping
 
 from modelward import errors
@@ -103,25 +104,34 @@ class OciArtifact:
     async def bound_files(self) -> Mapping[str, str]:
         """Files stored as is are known by their layer digest, which the runtime checks every
         byte it pulls against: only archives are read."""
-        return await self._files(read_raw=False)
+        return await self._files(pull_raw=False, keep=False)
 
     async def files(self) -> Mapping[str, str]:
-        return await self._files(read_raw=True)
+        return await self._files(pull_raw=True, keep=True)
 
-    async def _files(self, *, read_raw: bool) -> Mapping[str, str]:
+    async def hashed_files(self) -> Mapping[str, str]:
+        """Every blob is pulled and its digest checked as it streams; files stored as is are
+        not written (archives are, to be unpacked in memory)."""
+        return await self._files(pull_raw=True, keep=False)
+
+    async def _files(self, *, pull_raw: bool, keep: bool) -> Mapping[str, str]:
         model = self._model_layers()
         semaphore = asyncio.Semaphore(PARALLEL_BLOBS)
         root = self._ctx.model_dir
         blobs = self._ctx.workdir / "blobs"
         uri = self._pinned.pinned_uri
 
+        def target(layer: layout.Layer) -> pathlib.Path | None:
+            if layer.path is None:
+                return blobs / layer.digest.replace(":", "-")
+            return root / layer.path if keep else None
+
         async def pull(layer: layout.Layer) -> str:
-            target = root / layer.path if layer.path else blobs / layer.digest.replace(":", "-")
             async with semaphore:
                 written = await self._client.blob_to_file(
                     self._reference.repository,
                     layer.digest,
-                    target,
+                    target(layer),
                     max_bytes=max(layer.size, 0),
                     ref=uri,
                 )
@@ -134,14 +144,14 @@ class OciArtifact:
             return written.sha256
 
         async def digest_of(layer: layout.Layer) -> str:
-            if layer.path is not None and not read_raw:
+            if layer.path is not None and not pull_raw:
                 return layer.digest.removeprefix("sha256:")
             return await pull(layer)
 
         digests = await asyncio.gather(*(digest_of(layer) for layer in model))
         # A download also unpacks archives into the model directory, where scanners read
-        # every file; the fast path only hashes them.
-        tree = tarlayers.Tree(self._ctx.settings.limits, uri, dest=root if read_raw else None)
+        # every file; when none reads them (the fast path, hash-only pulls) they are only hashed.
+        tree = tarlayers.Tree(self._ctx.settings.limits, uri, dest=root if keep else None)
         overlay = self.packaging is layout.Packaging.MODELCAR
         # Layers stack in manifest order, as the runtime applies them.
         for layer, digest in zip(model, digests, strict=True):

@@ -196,7 +196,7 @@ class S3Source:
             else:
                 await client.check(resp, f"object {loc.uri()}")
                 written = await streams.to_file(
-                    resp.content.iter_chunked(objectstore.CHUNK_BYTES),
+                    streams.body(resp.content),
                     download,
                     max_bytes=ctx.settings.limits.max_artifact_bytes,
                     what="the model",
@@ -235,7 +235,7 @@ async def _directory(
         async with client.get(client.url(key)) as resp:
             await client.check(resp, f"object s3://{loc.bucket}/{key}")
             return await streams.to_file(
-                resp.content.iter_chunked(objectstore.CHUNK_BYTES),
+                streams.body(resp.content),
                 dest,
                 max_bytes=size,
                 what=f"object {key}",
@@ -267,7 +267,7 @@ async def _list(
         async with client.get(client.url("", query)) as resp:
             await client.check(resp, f"bucket {loc.bucket}")
             body = await objectstore.read_limited(
-                resp.content.iter_chunked(objectstore.CHUNK_BYTES),
+                streams.body(resp.content),
                 limit=limits.max_manifest_bytes,
                 what="a bucket listing page",
                 ref=uri,
@@ -305,7 +305,7 @@ async def _signature(
             return []
         await client.check(resp, f"signature s3://{client.bucket}/{key}")
         data = await objectstore.read_limited(
-            resp.content.iter_chunked(objectstore.CHUNK_BYTES),
+            streams.body(resp.content),
             limit=ctx.settings.limits.max_signature_bytes,
             what="the signature",
             ref=uri,
