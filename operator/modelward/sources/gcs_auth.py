@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 from google.auth import crypt, jwt
 
-from modelward import errors
+from modelward import errors, streams
 from modelward.sources import base, https, objectstore
 
 # The Secret keys that may hold the key JSON: a plain name, and the one KServe's GCS
@@ -149,7 +149,7 @@ async def _exchange(
             )
             try:
                 body = await objectstore.read_limited(
-                    resp.content.iter_chunked(objectstore.CHUNK_BYTES),
+                    streams.body(resp.content),
                     limit=MAX_ANSWER_BYTES,
                     what="the token endpoint's answer",
                     ref=uri,
