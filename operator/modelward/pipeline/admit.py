@@ -22,6 +22,7 @@ from modelward import settings as settings_
 from modelward.extractors import fields, registry
 from modelward.pipeline import (
     access,
+    attest,
     claims,
     decide,
     digests,
@@ -416,6 +417,16 @@ class Admitter:
         out = []
         for pol in todo:
             result = _judge(pol, verified[pol.key], failures[pol.key], files, uri, bool(signatures))
+            if result.passed and pol.attestations:
+                result = await asyncio.to_thread(
+                    attest.apply,
+                    pol,
+                    result,
+                    bundle_paths,
+                    artifact.pinned.digest,
+                    files or {},
+                    verified[pol.key],
+                )
             if result.passed and content is not None:
                 result = await content.apply(pol, result)
             out.append(result)

@@ -44,6 +44,7 @@ def _ref(ref: evidence.RefResult) -> dict[str, Any]:
                 "message": r.message,
                 "authorities": list(r.authorities),
                 "signers": list(r.signers),
+                "attestations": list(r.attestations),
                 "exception": {"name": r.exception[0], "owner": r.exception[1]}
                 if r.exception
                 else None,

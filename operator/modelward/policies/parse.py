@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from modelward import errors
+from modelward.policies import attestations as attestations_
 from modelward.policies import digest, keyless, onerror, runtime, static
 from modelward.policies import globs as globs_
 from modelward.policies import scan as scan_
@@ -80,6 +81,12 @@ def parse_policy(
             default_namespace=key.namespace or home_namespace,
             own_namespace=key.namespace,
         )
+        attestations = attestations_.parse_attestations(
+            spec.get("attestations"),
+            authorities=authorities,
+            configmaps=configmaps,
+            namespace=key.namespace or home_namespace,
+        )
         sources = sources_.parse_sources(
             spec.get("sources"),
             secrets=secrets,
@@ -109,6 +116,7 @@ def parse_policy(
         on_error=on_error,
         scan=scan,
         known_bad=known_bad,
+        attestations=attestations,
         require_digest=require_digest,
         runtime_check=runtime_check,
         sources=sources,

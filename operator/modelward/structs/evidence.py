@@ -41,7 +41,8 @@ class PolicyResult:
     # out; what a runtime check of the mounted model compares against.
     files: tuple[tuple[str, str], ...] = ()
     ignored: tuple[str, ...] = ()
-    # Predicate types of the attestations verified for the model (scan results, provenance).
+    # On a pass: the predicate types of the attestations verified for the model (the in-toto
+    # attestations the policy required, attested scan results).
     attestations: tuple[str, ...] = ()
 
 

@@ -8,7 +8,7 @@ import hashlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from modelward.structs import scanning
+    from modelward.structs import attesting, scanning
 
 from modelward.structs import access as access_
 
@@ -145,6 +145,8 @@ class Policy:
     error_message: str = ""
     scan: scanning.ScanPolicy | None = None
     known_bad: tuple[scanning.KnownBad, ...] = ()
+    # In-toto attestations the model must carry (`spec.attestations`).
+    attestations: tuple[attesting.Requirement, ...] = ()
     # A fingerprint of everything a verdict depends on. Keys read from Secrets change without
     # a new generation, so cached verdicts are keyed by this too. Computed once: every cached
     # admission looks it up.
@@ -162,7 +164,7 @@ class Policy:
             digest.update(f"{authority.name}\0{authority.type}\0".encode() + authority.pem + b"\0")
             digest.update(f"{authority.action or ''}\0{authority.message}\0".encode())
             digest.update(repr(authority.identity).encode() + b"\0")
-        digest.update(repr((self.scan, self.known_bad)).encode())
+        digest.update(repr((self.scan, self.known_bad, self.attestations)).encode())
         return digest.hexdigest()
 
     @property

@@ -1,18 +1,15 @@
 """Signed scan attestations: an in-toto Statement about a model's files with the scanner's
-findings as predicate, in a DSSE envelope inside a Sigstore bundle, signed and verified with
-model_signing's machinery (the same keys and certificate chains as model signatures)."""
+findings as predicate, in a DSSE envelope inside a Sigstore bundle, signed with
+model_signing's machinery and verified as any in-toto attestation is (trust/intoto.py)."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime
-import json
 import pathlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cryptography import exceptions as crypto_exceptions
 from in_toto_attestation.v1 import resource_descriptor, statement
 from model_signing._signing import sign_ec_key
 
@@ -20,10 +17,10 @@ import modelward
 from modelward import errors
 from modelward.scanners.base import Finding, Location, Severity
 from modelward.structs import policy, scanning
-from modelward.trust import bundle, certificates, keys
+from modelward.trust import intoto
 
 PREDICATE_TYPE = "https://modelward.io/scan/v1"
-PAYLOAD_TYPE = "application/vnd.in-toto+json"
+WHAT = "the scan attestation"
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 MAX_FINDINGS = 10_000
 
@@ -99,31 +96,10 @@ def verify(
     now: datetime.datetime,
 ) -> Attested:
     """Verify one bundle as a scan attestation for this model; raise VerificationFailed."""
-    signature = bundle.read(path)
-    verifier = (
-        keys.make_verifier(authority.pem, authority.name)
-        if authority.type is policy.AuthorityType.KEY
-        else certificates.make_verifier(authority.pem)
-    )
-    try:
-        payload_type, payload = verifier._verify_signed_content(signature)
-    except crypto_exceptions.InvalidSignature:
-        raise errors.SignerMismatch(
-            f"the scan attestation does not verify with authority {authority.name!r}"
-        ) from None
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
-        raise errors.SignerMismatch(
-            f"the scan attestation was not made by authority {authority.name!r} ({e})"
-        ) from None
-    if payload_type != PAYLOAD_TYPE:
-        raise _invalid(f"payload type {payload_type!r} is not an in-toto statement")
-    try:
-        stmt = json.loads(base64.b64decode(payload) if _is_b64(payload) else payload)
-    except (ValueError, UnicodeDecodeError):
-        raise _invalid("the statement is not JSON") from None
-    if not isinstance(stmt, dict) or stmt.get("predicateType") != PREDICATE_TYPE:
+    stmt = intoto.statement(path, authority, WHAT)
+    if stmt.get("predicateType") != PREDICATE_TYPE:
         raise _invalid(f"the statement's predicate type is not {PREDICATE_TYPE}")
-    _check_subject(stmt.get("subject"), digest, files)
+    intoto.check_subject(stmt.get("subject"), digest, files, WHAT)
     predicate = stmt.get("predicate")
     if not isinstance(predicate, dict):
         raise _invalid("the statement has no predicate")
@@ -140,33 +116,7 @@ def verify(
     return Attested(authority.name, scanned_at, _findings(predicate.get("findings")))
 
 
-def _is_b64(payload: bytes) -> bool:
-    return not payload.lstrip().startswith(b"{")
-
-
-def _invalid(message: str, reason: str = "InvalidAttestation") -> errors.VerificationFailed:
-    return errors.VerificationFailed(message, reason=reason)
-
-
-def _check_subject(subjects: Any, digest: str, files: Mapping[str, str]) -> None:
-    if not isinstance(subjects, list) or not subjects:
-        raise _invalid("the statement has no subject")
-    named: dict[str, str] = {}
-    for s in subjects:
-        d = s.get("digest") if isinstance(s, dict) else None
-        if not isinstance(d, dict):
-            raise _invalid("a subject has no digest")
-        for algorithm, value in d.items():
-            if f"{algorithm}:{value}" == digest:
-                return
-        if isinstance(s.get("name"), str) and isinstance(d.get("sha256"), str):
-            named[s["name"]] = d["sha256"]
-    if files and named == dict(files):
-        return
-    raise errors.VerificationFailed(
-        f"the scan attestation is about another model (neither {digest} nor these files)",
-        reason="AttestationDigestMismatch",
-    )
+_invalid = intoto.invalid
 
 
 def _time(raw: Any) -> datetime.datetime:

@@ -95,6 +95,27 @@ def _signer(signature: sign_sigstore.Signature) -> str:
     return f"keyless {subjects[0] if subjects else '(no subject)'} ({claims.issuer(cert)})"
 
 
+def envelope(path: pathlib.Path, authority: policy.Authority, what: str) -> tuple[str, bytes]:
+    """The DSSE payload type and payload of a keyless bundle (an attestation) once its
+    certificate, log entry and signature verify and the identity matches."""
+    identity = authority.identity
+    if identity is None:
+        raise errors.PolicyError(
+            f"authority {authority.name!r} is keyless but names no identity", reason="InvalidSpec"
+        )
+    try:
+        signature = sign_sigstore.Signature.read(path)
+    except (sigstore_errors.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+        raise errors.SignerMismatch(f"{what} is not a keyless Sigstore bundle ({e})") from None
+    checker = _sigstore_verifier(hashlib.sha256(authority.pem).hexdigest(), authority.pem)
+    try:
+        return _Verifier(checker, IdentityPolicy(identity))._verify_signed_content(signature)
+    except (sigstore_errors.VerificationError, ValueError, KeyError, TypeError) as e:
+        raise errors.SignerMismatch(
+            f"{what} was not made by keyless authority {authority.name!r} ({e})"
+        ) from None
+
+
 def verify(
     path: pathlib.Path, authority: policy.Authority, *, ref: str | None = None
 ) -> evidence.SignedManifest:
