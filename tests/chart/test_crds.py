@@ -60,6 +60,31 @@ def example(kind: str) -> dict[str, Any]:
             ],
             "onError": "warn",
             "require": {"count": 2},
+            "attestations": [
+                {
+                    "name": "provenance",
+                    "predicateType": "https://slsa.dev/provenance/v1",
+                    "authorities": ["ci"],
+                    "maxAge": "720h",
+                    "timePath": "runDetails.metadata.finishedOn",
+                    "conditions": [
+                        {"path": "runDetails.builder.id", "equals": "https://ci.example.com/b"},
+                        {
+                            "path": "buildDefinition.externalParameters.ref",
+                            "matches": "^refs/tags/",
+                        },
+                    ],
+                },
+                {
+                    "name": "training-data",
+                    "predicateType": "https://modelward.io/training-data/v1",
+                    "inlineAuthorities": [{"name": "data-team", "key": {"data": PUBLIC_KEY}}],
+                    "conditions": [
+                        {"path": "datasets[*].digest.sha256", "in": ["aa", "bb"]},
+                        {"path": "datasets[*].name", "inConfigMap": {"name": "ok", "key": "names"}},
+                    ],
+                },
+            ],
             "sources": {
                 "allow": ["10.0.0.0/8", "fd00::/8", "registry.internal"],
                 "hf": {"endpoint": "https://hub.example.com"},
@@ -150,6 +175,8 @@ def test_both_kinds_share_one_schema() -> None:
         ".spec.scan.attestations.authorities[].key.secretRef.namespace",
         ".spec.scan.attestations.authorities[].certificate.secretRef.namespace",
         ".spec.knownBad.configMapRef.namespace",
+        ".spec.attestations[].inlineAuthorities[].key.secretRef.namespace",
+        ".spec.attestations[].inlineAuthorities[].certificate.secretRef.namespace",
         ".spec.sources.allow",
         ".spec.sources.credentials[].secretRef.namespace",
     }
@@ -215,6 +242,11 @@ def test_lists_and_cel_rules(kind: str) -> None:
         ".spec.scan.attestations.authorities[].certificate": [
             "has(self.chain) != has(self.secretRef)"
         ],
+        ".spec.attestations[].inlineAuthorities[]": ["has(self.key) != has(self.certificate)"],
+        ".spec.attestations[].inlineAuthorities[].key": ["has(self.data) != has(self.secretRef)"],
+        ".spec.attestations[].inlineAuthorities[].certificate": [
+            "has(self.chain) != has(self.secretRef)"
+        ],
     }
     for node in nodes.values():
         for rule in node.get("x-kubernetes-validations", []):
@@ -255,7 +287,54 @@ def set_first_authority(value: dict[str, Any]) -> Callable[[dict[str, Any]], Non
     return spec_edit(lambda spec: spec["authorities"].__setitem__(0, value))
 
 
+def set_attestation(value: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    return spec_edit(lambda spec: spec["attestations"].__setitem__(0, value))
+
+
+SLSA = "https://slsa.dev/provenance/v1"
 BAD_POLICIES = [
+    pytest.param(
+        set_attestation({"name": "p"}), ["spec", "attestations", 0], id="attestation-no-type"
+    ),
+    pytest.param(
+        set_attestation(
+            {
+                "name": "p",
+                "predicateType": SLSA,
+                "conditions": [{"path": "a", "equals": "x", "in": ["x"]}],
+            }
+        ),
+        ["spec", "attestations", 0, "conditions", 0],
+        id="condition-two-tests",
+    ),
+    pytest.param(
+        set_attestation({"name": "p", "predicateType": SLSA, "conditions": [{"path": "a"}]}),
+        ["spec", "attestations", 0, "conditions", 0],
+        id="condition-no-test",
+    ),
+    pytest.param(
+        set_attestation(
+            {
+                "name": "p",
+                "predicateType": SLSA,
+                "conditions": [{"path": "a", "matches": "x" * 257}],
+            }
+        ),
+        ["spec", "attestations", 0, "conditions", 0, "matches"],
+        id="regex-too-long",
+    ),
+    pytest.param(
+        set_attestation({"name": "p", "predicateType": SLSA, "maxAge": "1 week"}),
+        ["spec", "attestations", 0, "maxAge"],
+        id="attestation-bad-max-age",
+    ),
+    pytest.param(
+        set_attestation(
+            {"name": "p", "predicateType": SLSA, "inlineAuthorities": [{"name": "x", "static": {}}]}
+        ),
+        ["spec", "attestations", 0, "inlineAuthorities", 0],
+        id="inline-authority-static",
+    ),
     pytest.param(lambda p: p.pop("spec"), [], id="no-spec"),
     pytest.param(spec_edit(lambda s: s.pop("models")), ["spec"], id="no-models"),
     pytest.param(spec_edit(lambda s: s.update(models=[])), ["spec", "models"], id="empty-models"),

@@ -234,9 +234,7 @@ async def test_attestation_for_another_digest(  # type: ignore[no-untyped-def]
 async def test_fast_path_checks_attestations_without_a_download(  # type: ignore[no-untyped-def]
     run, registry, tmp_path, bert_model, keys
 ) -> None:
-    _, pushed = publish(
-        registry, bert_model, keys, tmp_path / "good", [(SLSA, provenance(), "ci")]
-    )
+    _, pushed = publish(registry, bert_model, keys, tmp_path / "good", [(SLSA, provenance(), "ci")])
     decision = await run(registry.host, f"oci://{pushed.by_digest}", make_policy(keys, PROVENANCE))
     assert decision.allowed, decision.message
     assert decision.refs[0].fast_path

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from modelward.pipeline import attest
-from modelward.policies import attestations
+from modelward.policies import attestations, parse
 from modelward.structs import evidence, policy
 from tests.fixtures import signing
 from tests.fixtures.sigstore_stack import IDENTITY, ISSUER, SigstoreStack
@@ -255,3 +255,26 @@ def test_a_model_signature_is_not_an_attestation(
 def test_no_requirement_changes_nothing(tmp_path: pathlib.Path, ci: signing.KeyPair) -> None:
     pol = make_policy((key_authority("ci", ci),), [])
     assert check(pol, []) == signed(pol)
+
+
+def test_inline_authority_vouches_for_its_attestation_only(
+    tmp_path: pathlib.Path, ci: signing.KeyPair
+) -> None:
+    builder = signing.make_ec_key(tmp_path, "builder")
+    inline = [{"name": "builder", "key": {"data": builder.public_path.read_text()}}]
+    obj = {
+        "kind": "ClusterModelPolicy",
+        "metadata": {"name": "p", "uid": "u", "generation": 1},
+        "spec": {
+            "models": [{"glob": "**"}],
+            "authorities": [{"name": "ci", "key": {"data": ci.public_path.read_text()}}],
+            "attestations": provenance_spec(inlineAuthorities=inline),
+        },
+    }
+    pol = parse.parse_policy(obj, secrets=lambda *a: b"", home_namespace="modelward")
+    assert pol.ready, pol.error_message
+    assert [a.name for a in pol.authorities] == ["ci"]
+    assert check(pol, [write(tmp_path, builder, provenance(), name="b")]).passed
+    assert (
+        check(pol, [write(tmp_path, ci, provenance(), name="c")]).reason == "AttestationUntrusted"
+    )

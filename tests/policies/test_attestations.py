@@ -231,3 +231,68 @@ def test_fingerprint_follows_the_attestations(key: signing.KeyPair) -> None:
     assert revision("a") == revision("a")
     assert revision("a") != revision("b")
     assert _policy(key, None).revision != revision("a")
+
+
+def test_inline_authorities(key: signing.KeyPair, tmp_path: pathlib.Path) -> None:
+    builder = signing.make_ec_key(tmp_path, "builder").public_path.read_text()
+    inline = [{"name": "builder", "key": {"data": builder}}]
+    only = _policy(key, [{"name": "p", "predicateType": SLSA, "inlineAuthorities": inline}])
+    assert only.ready, only.error_message
+    (req,) = only.attestations
+    assert req.authorities == ("builder",)
+    assert [(a.name, a.type, a.pem.decode()) for a in req.inline] == [
+        ("builder", policy.AuthorityType.KEY, builder)
+    ]
+    both = _policy(
+        key,
+        [{"name": "p", "predicateType": SLSA, "authorities": ["ci"], "inlineAuthorities": inline}],
+    )
+    assert both.attestations[0].authorities == ("ci", "builder")
+    assert both.revision != only.revision
+
+
+@pytest.mark.parametrize(
+    ("inline", "problem"),
+    [
+        ([{"name": "ci", "key": {"data": "PEM"}}], "has the name of one of the policy's"),
+        ([{"name": "x", "static": {"action": "pass"}}], "must be a key or a certificate"),
+        ([{"name": "x", "key": {"data": "not a key"}}], "not a PEM public key"),
+        (
+            [{"name": "x", "key": {"secretRef": {"name": "s", "key": "k", "namespace": "other"}}}],
+            "only reference Secrets in its own namespace",
+        ),
+    ],
+)
+def test_bad_inline_authorities(key: signing.KeyPair, inline: Any, problem: str) -> None:
+    if inline[0]["name"] == "ci":
+        inline[0]["key"]["data"] = key.public_path.read_text()
+    pol = _policy(
+        key,
+        [{"name": "p", "predicateType": SLSA, "inlineAuthorities": inline}],
+        kind="ModelPolicy",
+    )
+    assert not pol.ready
+    assert problem in pol.error_message
+
+
+def test_inline_authority_names_are_unique_across_attestations(
+    key: signing.KeyPair, tmp_path: pathlib.Path
+) -> None:
+    a = signing.make_ec_key(tmp_path, "a").public_path.read_text()
+    b = signing.make_ec_key(tmp_path, "b").public_path.read_text()
+    pol = _policy(
+        key,
+        [
+            {
+                "name": "p",
+                "predicateType": SLSA,
+                "inlineAuthorities": [{"name": "x", "key": {"data": a}}],
+            },
+            {
+                "name": "q",
+                "predicateType": SLSA,
+                "inlineAuthorities": [{"name": "x", "key": {"data": b}}],
+            },
+        ],
+    )
+    assert "also used under another attestation" in pol.error_message

@@ -65,7 +65,8 @@ def apply(
         return signed
     when = now or datetime.datetime.now(datetime.UTC)
     wanted = {n for r in pol.attestations for n in r.authorities}
-    opened = open_all(bundles, [a for a in pol.authorities if a.name in wanted])
+    pool = [*pol.authorities, *(a for r in pol.attestations for a in r.inline)]
+    opened = open_all(bundles, [a for a in pool if a.name in wanted])
     manifest = next((m for a, m in manifests if a in signed.authorities), None)
     covered = verify.covered(manifest, files) if manifest is not None else dict(files)
     for req in pol.attestations:

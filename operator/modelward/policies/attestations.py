@@ -4,7 +4,7 @@ signed by named authorities of the policy, with conditions on the predicate."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from modelward import errors
@@ -34,6 +34,10 @@ DEFAULT_TIME_PATHS = (
     "timestamp",
 )
 OPS = ("equals", "matches", "in", "inConfigMap")
+INLINE_TYPES = (policy.AuthorityType.KEY, policy.AuthorityType.CERTIFICATE)
+
+# (raw list, where) -> the authorities, parsed as spec.authorities are.
+InlineParser = Callable[[Any, str], tuple[policy.Authority, ...]]
 
 
 def _bad(message: str) -> errors.PolicyError:
@@ -67,8 +71,10 @@ def parse_attestations(
     authorities: Sequence[policy.Authority],
     configmaps: scan_.ConfigMapReader | None,
     namespace: str,
+    inline: InlineParser | None = None,
 ) -> tuple[attesting.Requirement, ...]:
-    """`spec.attestations`; ConfigMap allowlists are read from the policy's home `namespace`."""
+    """`spec.attestations`; ConfigMap allowlists are read from the policy's home `namespace`,
+    `inlineAuthorities` parsed by `inline` (as spec.authorities are)."""
     if raw is None:
         return ()
     if not isinstance(raw, list) or len(raw) > MAX_ATTESTATIONS:
@@ -92,11 +98,25 @@ def parse_attestations(
             )
         max_age = item.get("maxAge")
         time_path = item.get("timePath")
+        extra = _inline(item.get("inlineAuthorities"), verifying, where, inline)
+        for authority in extra:
+            # Bundles are matched to authorities by name: one name, one key.
+            if any(authority.name == a.name for r in out for a in r.inline):
+                raise _bad(
+                    f"{where}: inline authority name {authority.name!r} is also used under another "
+                    "attestation; give each inline authority its own name"
+                )
+        names = (
+            ()
+            if extra and item.get("authorities") is None
+            else _names(item.get("authorities"), verifying, where)
+        )
         out.append(
             attesting.Requirement(
                 name=name,
                 predicate_type=kind,
-                authorities=_names(item.get("authorities"), verifying, where),
+                authorities=names + tuple(a.name for a in extra),
+                inline=extra,
                 conditions=_conditions(item.get("conditions"), where, configmaps, namespace),
                 max_age_seconds=None
                 if max_age is None
@@ -124,6 +144,27 @@ def _names(raw: Any, verifying: Sequence[str], where: str) -> tuple[str, ...]:
                 f"(it has {', '.join(verifying) or 'none'})"
             )
     return tuple(dict.fromkeys(raw))
+
+
+def _inline(
+    raw: Any, verifying: Sequence[str], where: str, inline: InlineParser | None
+) -> tuple[policy.Authority, ...]:
+    if raw is None:
+        return ()
+    if inline is None:
+        raise _bad(f"{where}: inlineAuthorities cannot be read here")
+    parsed = inline(raw, f"{where}: inlineAuthorities")
+    for authority in parsed:
+        if authority.type not in INLINE_TYPES:
+            raise _bad(
+                f"{where}: inline authority {authority.name!r} must be a key or a certificate"
+            )
+        if authority.name in verifying:
+            raise _bad(
+                f"{where}: inline authority {authority.name!r} has the name of one of the "
+                "policy's authorities; name it differently"
+            )
+    return parsed
 
 
 def _conditions(

@@ -86,6 +86,13 @@ def parse_policy(
             authorities=authorities,
             configmaps=configmaps,
             namespace=key.namespace or home_namespace,
+            inline=lambda raw, where: _authorities(
+                raw,
+                secrets=secrets,
+                default_namespace=key.namespace or home_namespace,
+                own_namespace=key.namespace,
+                where=where,
+            ),
         )
         sources = sources_.parse_sources(
             spec.get("sources"),

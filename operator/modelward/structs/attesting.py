@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modelward.structs import policy
 
 # One step of a predicate path: a key, a list index, or None for every item of a list (`[*]`).
 Step = str | int | None
@@ -46,7 +50,8 @@ class Condition:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Requirement:
     """One attestation the model must carry: an in-toto Statement of `predicate_type`, signed
-    by one of `authorities` (names of the policy's authorities), about this model, younger than
+    by one of `authorities` (names of the policy's authorities or of the `inline` ones listed
+    for this attestation alone), about this model, younger than
     `max_age_seconds` when set (its time read at the first of `time_paths` the predicate
     has), meeting every condition."""
 
@@ -56,3 +61,4 @@ class Requirement:
     conditions: tuple[Condition, ...] = ()
     max_age_seconds: float | None = None
     time_paths: tuple[Path, ...] = ()
+    inline: tuple[policy.Authority, ...] = ()
