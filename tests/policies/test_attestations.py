@@ -108,6 +108,14 @@ def test_full_requirement(key: signing.KeyPair) -> None:
             {
                 "name": "p",
                 "predicateType": SLSA,
+                "conditions": [{"path": "a", "matches": r"(a)\1"}],
+            },
+            "not a valid regular expression",
+        ),
+        (
+            {
+                "name": "p",
+                "predicateType": SLSA,
                 "conditions": [{"path": "a", "matches": "a" * 257}],
             },
             "at most 256 characters",

@@ -16,6 +16,8 @@ from modelward.structs import attesting, evidence, policy
 from modelward.trust import intoto
 
 CLOCK_SKEW = datetime.timedelta(minutes=5)
+# Each bundle is verified against each authority: bound the work a crowded registry can cause.
+MAX_BUNDLES = 64
 HINT = (
     "Attach a Sigstore bundle holding the signed in-toto statement (e.g. made with "
     "`cosign attest --new-bundle-format` or `modelward scan --attest`) as an OCI referrer of "
@@ -38,7 +40,7 @@ def open_all(
     """Every (bundle, authority) pair that verifies; model signatures among them are
     statements too, of another predicate type."""
     out = []
-    for path in bundles:
+    for path in bundles[:MAX_BUNDLES]:
         for authority in authorities:
             try:
                 out.append(Opened(authority.name, intoto.statement(path, authority, "a bundle")))

@@ -4,9 +4,9 @@ which must pass the test. A path that reaches nothing fails; it never passes vac
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
+from modelward import patterns
 from modelward.structs import attesting
 
 # Bounds on what a hostile predicate can make one condition do.
@@ -84,7 +84,7 @@ def _test(condition: attesting.Condition, where: str, value: str) -> str | None:
         if value != condition.value:
             return f"{where} is {show(value)}, expected {show(condition.value)}"
     elif condition.op is attesting.Op.MATCHES:
-        if re.search(condition.value, value) is None:
+        if not patterns.search(condition.value, value):
             return f"{where} is {show(value)}, which does not match /{condition.value}/"
     elif value not in condition.allowed_set:
         return f"{where} is {show(value)}, not in {condition.origin}"

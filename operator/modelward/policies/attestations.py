@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from modelward import errors
+from modelward import errors, patterns
 from modelward.policies import scan as scan_
 from modelward.structs import attesting, policy
 
@@ -206,8 +206,8 @@ def _condition(
                 f"{MAX_REGEX_CHARS} characters"
             )
         try:
-            re.compile(value)
-        except re.error as e:
+            patterns.compile_pattern(value)
+        except ValueError as e:
             raise _bad(
                 f"{where}.matches {value!r} is not a valid regular expression ({e})"
             ) from None

@@ -83,7 +83,8 @@ def unverified_type(path: pathlib.Path) -> str | None:
     """The predicate type a bundle claims, read without verifying it: only to tell a user
     that an attestation exists but is not signed by whom the policy trusts."""
     try:
-        raw = json.loads(path.read_bytes()[: MAX_PAYLOAD_BYTES * 2])
+        with path.open("rb") as f:
+            raw = json.loads(f.read(MAX_PAYLOAD_BYTES * 2))
         payload = base64.b64decode(raw["dsseEnvelope"]["payload"])
         kind = json.loads(payload[:MAX_PAYLOAD_BYTES]).get("predicateType")
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, OSError):
