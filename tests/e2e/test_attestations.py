@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from modelward.pipeline import admit, decode
+from modelward.pipeline import admit, decode, respond
 from modelward.policies import parse
 from modelward.structs import evidence, policy
 from tests.fixtures import ocipush, signing
@@ -98,18 +98,21 @@ def make_policy(keys: dict[str, signing.KeyPair], *required: dict[str, Any]) -> 
     return pol
 
 
+def isvc(uri: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": "m", "namespace": "ml"},
+        "spec": {"predictor": {"model": {"storageUri": uri}}},
+    }
+
+
 @pytest.fixture
 def run(tmp_path: pathlib.Path) -> Any:
     async def decide(host: str, uri: str, pol: policy.Policy) -> evidence.Decision:
         settings = make_settings(work_dir=tmp_path / "work", insecure_registries=frozenset({host}))
-        obj = {
-            "apiVersion": "serving.kserve.io/v1beta1",
-            "kind": "InferenceService",
-            "metadata": {"name": "m", "namespace": "ml"},
-            "spec": {"predictor": {"model": {"storageUri": uri}}},
-        }
         async with admit.running(settings) as admitter:
-            return await admitter.admit(decode.from_object(obj), [pol])
+            return await admitter.admit(decode.from_object(isvc(uri)), [pol])
 
     return decide
 
@@ -203,13 +206,15 @@ async def test_attestation_conditions(  # type: ignore[no-untyped-def]
 ) -> None:
     attached, required, reason, message = CASES[case]
     repo, _ = publish(registry, bert_model, keys, tmp_path, attached)
-    decision = await run(
-        registry.host, f"oci://{registry.host}/{repo}:v1", make_policy(keys, *required)
-    )
+    uri = f"oci://{registry.host}/{repo}:v1"
+    decision = await run(registry.host, uri, make_policy(keys, *required))
     result = decision.refs[0].results[0]
     if not reason:
         assert decision.allowed, decision.message
-        assert result.attestations == tuple(dict.fromkeys(r["predicateType"] for r in required))
+        types = [r["predicateType"] for r in required]
+        assert result.attestations == tuple(types)
+        (reported,) = respond.to_json(decode.from_object(isvc(uri)), decision)["references"]
+        assert reported["policies"][0]["attestations"] == types
         return
     assert not decision.allowed
     assert result.reason == reason
