@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
+import time
 from typing import Any
 
 import pytest
@@ -59,7 +60,7 @@ def publish(
     ci: signing.KeyPair,
     tmp: pathlib.Path,
     datasets: list[str],
-) -> str:
+) -> tuple[str, str]:
     tmp.mkdir(parents=True, exist_ok=True)
     sig = signing.sign_with_key(model, ml, tmp / "model.sig")
     repo = ocipush.unique_repo("attested")
@@ -68,7 +69,7 @@ def publish(
         stmt = signing.in_toto_statement(kind, predicate, digest=pushed.digest)
         bundle = signing.sign_statement(stmt, ci, tmp / f"att-{i}.json")
         ocipush.attach_referrer(registry, repo, pushed.descriptor, bundle)
-    return f"oci://{registry.host}/{repo}:v1"
+    return f"oci://{registry.host}/{repo}:v1", pushed.digest
 
 
 def isvc(uri: str) -> dict[str, Any]:
@@ -78,6 +79,18 @@ def isvc(uri: str) -> dict[str, Any]:
         "metadata": {"name": "bert", "namespace": "ml"},
         "spec": {"predictor": {"model": {"storageUri": uri}}},
     }
+
+
+async def record_status(operator: OperatorHandle, digest: str) -> dict[str, Any]:
+    name = digest.replace(":", "-")
+    deadline = time.monotonic() + 15
+    while True:
+        found = await asyncio.to_thread(operator.api.get, API, "ModelVerification", name)
+        status: dict[str, Any] = (found or {}).get("status") or {}
+        if status.get("verdict") == "Verified":
+            return status
+        assert time.monotonic() < deadline, f"record {name} never verified: {status}"
+        await asyncio.sleep(0.05)
 
 
 async def test_attestations_through_the_webhook(  # type: ignore[no-untyped-def]
@@ -97,10 +110,14 @@ async def test_attestations_through_the_webhook(  # type: ignore[no-untyped-def]
     ):
         await asyncio.to_thread(operator.api.create, obj)
     await operator.wait_policy_ready("attested")
-    approved = publish(registry, bert_model, ml, ci, tmp_path / "ok", APPROVED)
+    approved, digest = publish(registry, bert_model, ml, ci, tmp_path / "ok", APPROVED)
     answer = (await operator.review(isvc(approved)))["response"]
     assert answer["allowed"] is True, answer
-    unapproved = publish(registry, bert_model, ml, ci, tmp_path / "bad", ["d4" * 32])
+    # The shared record of the model shows what was attested.
+    status = await record_status(operator, digest)
+    assert status["attestations"] == [SLSA, DATA]
+    assert status["policies"][0]["attestations"] == [SLSA, DATA]
+    unapproved, _ = publish(registry, bert_model, ml, ci, tmp_path / "bad", ["d4" * 32])
     answer = (await operator.review(isvc(unapproved)))["response"]
     assert answer["allowed"] is False
     message = answer["status"]["message"]

@@ -46,11 +46,29 @@ def passed(pol: policy.Policy, **kw: Any) -> evidence.PolicyResult:
 
 def test_an_entry_round_trips_through_json() -> None:
     pol = make_policy()
-    result = passed(pol, files=(("model.bin", "cd" * 32),), ignored=("README.md",))
+    result = passed(
+        pol,
+        files=(("model.bin", "cd" * 32),),
+        ignored=("README.md",),
+        attestations=("https://slsa.dev/provenance/v1",),
+    )
     entry = verifications.entry_of(pol, result, now=NOW, ttl=TTL)
     parsed = verifications.parse_entry(verifications.entry_json(entry))
     assert parsed == entry
     assert parsed.result(pol) == dataclasses.replace(result, on_error=pol.on_error)
+
+
+def test_the_summary_lists_the_attested_predicate_types() -> None:
+    slsa, data = "https://slsa.dev/provenance/v1", "https://modelward.io/training-data/v1"
+    a, b, c = make_policy("a", "ua"), make_policy("b", "ub"), make_policy("c", "uc")
+    entries = [
+        verifications.entry_of(a, passed(a, attestations=(slsa,)), now=NOW, ttl=TTL),
+        verifications.entry_of(b, passed(b, attestations=(slsa, data)), now=NOW, ttl=TTL),
+        verifications.entry_of(
+            c, dataclasses.replace(passed(c), passed=False, reason="X"), now=NOW, ttl=TTL
+        ),
+    ]
+    assert verifications.summary(entries, now=NOW)["attestations"] == [slsa, data]
 
 
 @pytest.mark.parametrize(

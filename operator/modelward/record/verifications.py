@@ -21,6 +21,7 @@ MAX_ENTRIES = 64
 MAX_REFERENCES = 32
 MAX_FILES = 4096
 MAX_MESSAGE = 4096
+MAX_ATTESTATIONS = 16
 
 
 class Verdict:
@@ -49,6 +50,8 @@ class Entry:
     ignored: tuple[str, ...]
     checked_at: datetime.datetime
     expires_at: datetime.datetime
+    # Predicate types of the attestations the policy required and verified.
+    attestations: tuple[str, ...] = ()
 
     @property
     def policy_id(self) -> tuple[str, str | None, str]:
@@ -76,6 +79,7 @@ class Entry:
             on_error=pol.on_error,
             files=self.files,
             ignored=self.ignored,
+            attestations=self.attestations,
         )
 
 
@@ -124,6 +128,7 @@ def entry_of(
         ignored=result.ignored,
         checked_at=now,
         expires_at=now + ttl,
+        attestations=result.attestations[:MAX_ATTESTATIONS],
     )
 
 
@@ -148,6 +153,8 @@ def entry_json(entry: Entry) -> dict[str, Any]:
         out["files"] = [{"path": p, "sha256": h} for p, h in entry.files]
     if entry.ignored:
         out["ignored"] = list(entry.ignored)
+    if entry.attestations:
+        out["attestations"] = list(entry.attestations)
     return out
 
 
@@ -216,6 +223,7 @@ def parse_entry(raw: Any) -> Entry | None:
         ignored=_strings(raw.get("ignored")),
         checked_at=checked,
         expires_at=expires,
+        attestations=_strings(raw.get("attestations"))[:MAX_ATTESTATIONS],
     )
 
 
@@ -260,7 +268,8 @@ def summary(
     now: datetime.datetime,
     error: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The record-level fields: verdict, reason, message, signers, checkedAt, expiresAt."""
+    """The record-level fields: verdict, reason, message, signers, attestations, checkedAt,
+    expiresAt."""
     live = [e for e in entries if now < e.expires_at]
     failed = [e for e in live if not e.passed]
     out: dict[str, Any]
@@ -282,6 +291,10 @@ def summary(
     for entry in live:
         signers.extend(s for s in entry.signers if entry.passed and s not in signers)
     out["signers"] = signers[:32]
+    attested: list[str] = []
+    for entry in live:
+        attested.extend(t for t in entry.attestations if entry.passed and t not in attested)
+    out["attestations"] = attested[:32]
     if live:
         out["checkedAt"] = timestamp(max(e.checked_at for e in live))
         out["expiresAt"] = timestamp(min(e.expires_at for e in live))
