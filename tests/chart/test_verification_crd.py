@@ -44,7 +44,9 @@ def test_every_field_is_typed_and_documented() -> None:
 
 def test_the_status_the_operator_writes_is_valid() -> None:
     pol = make_policy()
-    result = passed(pol, files=(("model.safetensors", "cd" * 32),), ignored=("README.md",))
+    result = passed(
+        pol, files=(("model.safetensors", "cd" * 32),), ignored=("README.md",), scanned=True
+    )
     entries = [verifications.entry_of(pol, result, now=NOW, ttl=TTL)]
     pinned = refs.PinnedRef(
         refs.ModelRef("oci://registry.example/models/llama:3-8b", "spec.ref"),
@@ -55,6 +57,7 @@ def test_the_status_the_operator_writes_is_valid() -> None:
         previous=None, digest=DIGEST, pinned=pinned, entries=entries, now=NOW, generation=1
     )
     assert crd_errors(record(**status)) == []
+    assert status["scan"] == {"scanned": True, "passed": True, "reason": "NoBlockingFinding"}
     failed = verifications.status(
         previous=status,
         digest=DIGEST,

@@ -362,3 +362,26 @@ async def test_records_are_shared_between_operator_processes(
         assert answer["allowed"], answer
         assert proxy.blob_reads() == [], "the other process verified again"
         assert not await _allowed(other, refs["unsigned"])
+
+
+async def test_a_record_carries_the_scan_summary(
+    tmp_path: pathlib.Path,
+    models: tuple[signing.KeyPair, dict[str, str]],
+    proxy: CountingProxy,
+    kube_api: KubeApi,
+) -> None:
+    key, refs = models
+    policy = cluster_policy("require-scanned", key, scan={"failOn": "high"})
+    await asyncio.to_thread(kube_api.create, policy)
+    with _operator(tmp_path, "op", proxy, kube_api) as op:
+        await op.wait_policy_ready("require-scanned")
+        assert await _allowed(op, refs["signed"])
+        name = (await _only_record(kube_api))["metadata"]["name"]
+        record = await _record(kube_api, name, "Verified")
+        assert record["status"]["scan"] == {
+            "scanned": True,
+            "passed": True,
+            "reason": "NoBlockingFinding",
+        }
+        (entry,) = record["status"]["policies"]
+        assert entry["scanned"] is True

@@ -193,3 +193,25 @@ def test_record_names_need_a_sha256_digest(digest: str) -> None:
     with pytest.raises(ValueError, match="not a sha256 digest"):
         verifications.record_name(digest)
     assert verifications.record_name(DIGEST) == "sha256-" + "ab" * 32
+
+
+def test_the_scan_summary_names_the_first_failing_scan() -> None:
+    clean, flagged, unscanned = make_policy("a"), make_policy("b", uid="u2"), make_policy("c")
+    finding = evidence.PolicyResult(
+        policy=flagged.key,
+        mode=flagged.mode,
+        passed=False,
+        reason="ScanFinding",
+        message="the scan found 1 finding(s) at or above high",
+        scanned=True,
+    )
+    entries = [
+        verifications.entry_of(clean, passed(clean, scanned=True), now=NOW, ttl=TTL),
+        verifications.entry_of(flagged, finding, now=NOW, ttl=TTL),
+        verifications.entry_of(unscanned, passed(unscanned), now=NOW, ttl=TTL),
+    ]
+    out = verifications.summary(entries, now=NOW)
+    assert out["scan"] == {"scanned": True, "passed": False, "reason": "ScanFinding"}
+    assert "scan" not in verifications.summary(entries[2:], now=NOW)
+    # The flag survives the wire format.
+    assert verifications.parse_entry(verifications.entry_json(entries[1])) == entries[1]

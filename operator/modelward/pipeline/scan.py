@@ -94,6 +94,7 @@ def judge(
             message=f"{signed.message}; {origin}: no finding at or above "
             f"{pol.scan.fail_on.label}{below}",
             attestations=signed.attestations + attestations,
+            scanned=True,
         )
     listed = "; ".join(str(f) for f in denying[:MAX_LISTED])
     more = f" (and {len(denying) - MAX_LISTED} more)" if len(denying) > MAX_LISTED else ""
@@ -107,6 +108,7 @@ def judge(
         authorities=signed.authorities,
         signers=signed.signers,
         attestations=signed.attestations + attestations,
+        scanned=True,
     )
 
 

@@ -52,6 +52,7 @@ class Entry:
     expires_at: datetime.datetime
     # Predicate types of the attestations the policy required and verified.
     attestations: tuple[str, ...] = ()
+    scanned: bool = False
 
     @property
     def policy_id(self) -> tuple[str, str | None, str]:
@@ -80,6 +81,7 @@ class Entry:
             files=self.files,
             ignored=self.ignored,
             attestations=self.attestations,
+            scanned=self.scanned,
         )
 
 
@@ -129,6 +131,7 @@ def entry_of(
         checked_at=now,
         expires_at=now + ttl,
         attestations=result.attestations[:MAX_ATTESTATIONS],
+        scanned=result.scanned,
     )
 
 
@@ -155,6 +158,8 @@ def entry_json(entry: Entry) -> dict[str, Any]:
         out["ignored"] = list(entry.ignored)
     if entry.attestations:
         out["attestations"] = list(entry.attestations)
+    if entry.scanned:
+        out["scanned"] = True
     return out
 
 
@@ -224,6 +229,7 @@ def parse_entry(raw: Any) -> Entry | None:
         checked_at=checked,
         expires_at=expires,
         attestations=_strings(raw.get("attestations"))[:MAX_ATTESTATIONS],
+        scanned=raw.get("scanned") is True,
     )
 
 
@@ -268,8 +274,8 @@ def summary(
     now: datetime.datetime,
     error: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The record-level fields: verdict, reason, message, signers, attestations, checkedAt,
-    expiresAt."""
+    """The record-level fields: verdict, reason, message, signers, attestations, scan,
+    checkedAt, expiresAt."""
     live = [e for e in entries if now < e.expires_at]
     failed = [e for e in live if not e.passed]
     out: dict[str, Any]
@@ -295,6 +301,15 @@ def summary(
     for entry in live:
         attested.extend(t for t in entry.attestations if entry.passed and t not in attested)
     out["attestations"] = attested[:32]
+    scanned = [e for e in live if e.scanned]
+    if scanned:
+        # A content verdict: the first scan that failed, else the scans all passed.
+        bad = next((e for e in scanned if not e.passed), None)
+        out["scan"] = {
+            "scanned": True,
+            "passed": bad is None,
+            "reason": bad.reason if bad is not None else "NoBlockingFinding",
+        }
     if live:
         out["checkedAt"] = timestamp(max(e.checked_at for e in live))
         out["expiresAt"] = timestamp(min(e.expires_at for e in live))

@@ -44,6 +44,8 @@ class PolicyResult:
     # On a pass: the predicate types of the attestations verified for the model (the in-toto
     # attestations the policy required, attested scan results).
     attestations: tuple[str, ...] = ()
+    # Whether the built-in scan, or a scan attestation, judged the model's content.
+    scanned: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
