@@ -83,6 +83,19 @@ async def _record(
         await asyncio.sleep(0.05)
 
 
+async def _request(api: KubeApi, name: str, **spec: Any) -> None:
+    """A ModelVerification asking for a model to be verified ahead of its deployment."""
+    body = {"apiVersion": API, "kind": "ModelVerification", "metadata": {"name": name}}
+    await asyncio.to_thread(api.create, {**body, "spec": spec})
+
+
+async def _admitted_record(op: OperatorHandle, api: KubeApi, uri: str) -> dict[str, Any]:
+    """Admit `uri` and return the record the admission wrote, once it says Verified."""
+    assert await _allowed(op, uri)
+    name = (await _only_record(api))["metadata"]["name"]
+    return await _record(api, name, "Verified")
+
+
 async def _records(api: KubeApi) -> list[dict[str, Any]]:
     listing = await asyncio.to_thread(api.request, "GET", api.kind(API, "ModelVerification").path())
     return list(listing["items"])
@@ -147,15 +160,7 @@ async def test_a_model_verified_ahead_of_its_deployment(
     with _operator(tmp_path, "op", proxy, kube_api) as op:
         await op.wait_policy_ready("require-signed")
         for name, uri in (("llm", refs["signed"]), ("unsigned", refs["unsigned"])):
-            await asyncio.to_thread(
-                kube_api.create,
-                {
-                    "apiVersion": API,
-                    "kind": "ModelVerification",
-                    "metadata": {"name": name},
-                    "spec": {"ref": uri},
-                },
-            )
+            await _request(kube_api, name, ref=uri)
         good = await _record(kube_api, "llm", "Verified")
         assert good["status"]["observedGeneration"] == good["metadata"]["generation"]
         assert good["status"]["pinnedRef"].endswith(good["status"]["digest"])
@@ -170,42 +175,18 @@ async def test_a_model_verified_ahead_of_its_deployment(
 
         # A digest the reference does not resolve to fails the record, saying both.
         wrong = "sha256:" + "0" * 64
-        await asyncio.to_thread(
-            kube_api.create,
-            {
-                "apiVersion": API,
-                "kind": "ModelVerification",
-                "metadata": {"name": "pinned"},
-                "spec": {"ref": refs["signed"], "digest": wrong},
-            },
-        )
+        await _request(kube_api, "pinned", ref=refs["signed"], digest=wrong)
         mismatch = await _record(kube_api, "pinned", "Error")
         assert mismatch["status"]["reason"] == "DigestMismatch"
         assert wrong in mismatch["status"]["message"]
 
         # A reference no policy governs says so.
-        await asyncio.to_thread(
-            kube_api.create,
-            {
-                "apiVersion": API,
-                "kind": "ModelVerification",
-                "metadata": {"name": "ungoverned"},
-                "spec": {"ref": refs["signed"], "policies": ["no-such-policy"]},
-            },
-        )
+        await _request(kube_api, "ungoverned", ref=refs["signed"], policies=["no-such-policy"])
         ungoverned = await _record(kube_api, "ungoverned", "Error")
         assert ungoverned["status"]["reason"] == "NoPolicy"
 
         # A pre-verification is a fetch a user asks for: the egress guard holds for it too.
-        await asyncio.to_thread(
-            kube_api.create,
-            {
-                "apiVersion": API,
-                "kind": "ModelVerification",
-                "metadata": {"name": "metadata"},
-                "spec": {"ref": "https://169.254.169.254/latest/model.bin"},
-            },
-        )
+        await _request(kube_api, "metadata", ref="https://169.254.169.254/latest/model.bin")
         refused = await _record(kube_api, "metadata", "Error")
         assert refused["status"]["reason"] == "EgressDenied"
         assert "169.254.169.254" in refused["status"]["message"]
@@ -224,9 +205,8 @@ async def test_a_changed_policy_reverifies_its_records_and_the_audit_reports(
     await asyncio.to_thread(kube_api.create, running)
     with _operator(tmp_path, "op", proxy, kube_api, audit_interval_seconds=0.5) as op:
         await op.wait_policy_ready("require-signed")
-        assert await _allowed(op, refs["signed"])
-        name = (await _only_record(kube_api))["metadata"]["name"]
-        before = await _record(kube_api, name, "Verified")
+        before = await _admitted_record(op, kube_api, refs["signed"])
+        name = before["metadata"]["name"]
         audited = await _policy_audit(kube_api, lambda a: a.get("auditedObjects") == 1)
         assert audited["totalViolations"] == 0
 
@@ -347,9 +327,7 @@ async def test_records_are_shared_between_operator_processes(
     await asyncio.to_thread(kube_api.create, cluster_policy("require-signed", key))
     with _operator(tmp_path, "a", proxy, kube_api) as a:
         await a.wait_policy_ready("require-signed")
-        assert await _allowed(a, refs["signed"])
-        name = (await _only_record(kube_api))["metadata"]["name"]
-        await _record(kube_api, name, "Verified")
+        await _admitted_record(a, kube_api, refs["signed"])
     proxy.clear()
     with _operator_process(tmp_path, proxy, kube_api) as other:
         deadline = time.monotonic() + WAIT
@@ -375,9 +353,7 @@ async def test_a_record_carries_the_scan_summary(
     await asyncio.to_thread(kube_api.create, policy)
     with _operator(tmp_path, "op", proxy, kube_api) as op:
         await op.wait_policy_ready("require-scanned")
-        assert await _allowed(op, refs["signed"])
-        name = (await _only_record(kube_api))["metadata"]["name"]
-        record = await _record(kube_api, name, "Verified")
+        record = await _admitted_record(op, kube_api, refs["signed"])
         assert record["status"]["scan"] == {
             "scanned": True,
             "passed": True,

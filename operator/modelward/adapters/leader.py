@@ -17,6 +17,7 @@ from typing import Any
 import kubernetes
 
 from modelward.adapters import kube
+from modelward.record import verifications
 
 logger = logging.getLogger(__name__)
 
@@ -33,16 +34,6 @@ def _now() -> datetime.datetime:
 
 def _micro(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(value: Any) -> datetime.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
 
 
 class Leadership:
@@ -96,7 +87,7 @@ class Leadership:
             return True
         current = lease.get("spec") or {}
         holder = current.get("holderIdentity")
-        renewed = _parse(current.get("renewTime"))
+        renewed = verifications.parse_time(current.get("renewTime"))
         held_for = float(current.get("leaseDurationSeconds") or self.duration)
         expired = renewed is None or now > renewed + datetime.timedelta(seconds=held_for)
         if holder not in (None, "", self.me) and not expired:
