@@ -69,6 +69,11 @@ def test_defaults_block_and_allow_nothing_extra() -> None:
         ("MODELWARD_MAX_FILES", "many", "must be a positive number"),
         ("MODELWARD_DOWNLOAD_TIMEOUT_SECONDS", "-1", "must be a positive number"),
         ("MODELWARD_HF_ENDPOINT", "hub.corp", "must be an http"),
+        ("MODELWARD_RECORDS", "yes", "MODELWARD_RECORDS must be true or false"),
+        ("MODELWARD_RECORD_TTL_SECONDS", "0", "must be positive"),
+        ("MODELWARD_RECHECK_INTERVAL_SECONDS", "soon", "must be numbers"),
+        ("MODELWARD_AUDIT_INTERVAL_SECONDS", "-5", "zero \\(no audit\\) or positive"),
+        ("MODELWARD_LEASE_SECONDS", "-1", "must be positive"),
     ],
 )
 def test_bad_values_are_input_errors(name: str, value: str, text: str) -> None:
@@ -98,3 +103,22 @@ def test_empty_values_mean_the_public_services() -> None:
         "us-east-1",
         None,
     )
+
+
+def test_records_and_audit_from_env() -> None:
+    default = Settings.from_env({})
+    assert default.records
+    assert default.record_ttl_seconds == 86400
+    assert default.audit_interval_seconds == 600
+    s = Settings.from_env(
+        {
+            "MODELWARD_RECORDS": "false",
+            "MODELWARD_RECORD_TTL_SECONDS": "3600",
+            "MODELWARD_RECHECK_INTERVAL_SECONDS": "5",
+            "MODELWARD_AUDIT_INTERVAL_SECONDS": "0",
+            "MODELWARD_LEASE_SECONDS": "10",
+        }
+    )
+    assert not s.records
+    assert (s.record_ttl_seconds, s.recheck_interval_seconds) == (3600, 5)
+    assert (s.audit_interval_seconds, s.lease_seconds) == (0, 10)
