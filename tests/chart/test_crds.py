@@ -143,6 +143,7 @@ def test_names_and_scope(kind: str, plural: str, short: str, scope: str) -> None
         ("Mode", ".spec.mode"),
         ("Ready", f"{ready}.status"),
         ("Reason", f"{ready}.reason"),
+        ("Violations", ".status.audit.totalViolations"),
         ("Age", ".metadata.creationTimestamp"),
     ]
 
