@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime
+import itertools
 
 from modelward.adapters import kube, records
 from modelward.record import verification_index, verifications
-from modelward.structs import refs
+from modelward.structs import evidence, refs
 from tests.fixtures.kube import KubeApi
 from tests.record.test_verifications import DIGEST, NOW, TTL, make_policy, passed
 
@@ -66,5 +68,43 @@ async def test_the_writer_records_passes_and_skips_unknown_failures(kube_api: Ku
         stored = kube_api.get("modelward.io/v1alpha1", "ModelVerification", NAME)
         assert stored is not None
         assert stored["status"]["references"] == ["oci://reg/m:v1"]
+    finally:
+        task.cancel()
+
+
+async def test_a_verdict_the_record_holds_is_not_written_again(kube_api: KubeApi) -> None:
+    kube.reset()
+    signing_policy, other = make_policy("ml"), make_policy("sec", uid="u2")
+    failure = evidence.PolicyResult(
+        policy=other.key, mode=other.mode, passed=False, reason="UntrustedSigner", message="no"
+    )
+    results = [(signing_policy, passed(signing_policy)), (other, failure)]
+    index = verification_index.RecordIndex()
+    ticks = itertools.count()
+    # Every admission a minute later: written again, each would change the record.
+    writer = records.Writer(
+        index, ttl=TTL, now=lambda: NOW + datetime.timedelta(minutes=next(ticks))
+    )
+    task = asyncio.create_task(writer.run())
+    try:
+        writer.submit(PINNED, results)
+        await asyncio.wait_for(writer.drain(), 5)
+        stored = kube_api.get("modelward.io/v1alpha1", "ModelVerification", NAME)
+        assert stored is not None
+        index.put(stored)
+        version = stored["metadata"]["resourceVersion"]
+        # A model denied by one policy on every admission: the same verdicts, no new write.
+        for _ in range(20):
+            writer.submit(PINNED, results)
+        await asyncio.wait_for(writer.drain(), 5)
+        again = kube_api.get("modelward.io/v1alpha1", "ModelVerification", NAME)
+        assert again is not None
+        assert again["metadata"]["resourceVersion"] == version
+        # A changed verdict is written.
+        writer.submit(PINNED, [(other, passed(other))])
+        await asyncio.wait_for(writer.drain(), 5)
+        changed = kube_api.get("modelward.io/v1alpha1", "ModelVerification", NAME)
+        assert changed is not None
+        assert changed["status"]["verdict"] == "Verified"
     finally:
         task.cancel()

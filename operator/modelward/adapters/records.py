@@ -118,6 +118,8 @@ class Writer:
         self._ttl = ttl
         self._now = now
         self._queue: asyncio.Queue[Write] = asyncio.Queue(QUEUE_SIZE)
+        # The verdicts waiting in the queue, so that a burst of admissions writes each once.
+        self._queued: set[tuple[str, tuple[object, ...]]] = set()
 
     def submit(
         self,
@@ -125,21 +127,46 @@ class Writer:
         results: Sequence[tuple[policy.Policy, evidence.PolicyResult]],
     ) -> None:
         name = verifications.record_name(pinned.digest)
-        known = self._index.get(name) is not None
+        record = self._index.get(name)
         # Only passes make a record: denials of unsigned models would otherwise let anyone
         # fill the cluster with records. A failure updates a record that exists.
-        if not any(r.passed for _, r in results) and not known:
+        if not any(r.passed for _, r in results) and record is None:
             return
         now = self._now()
-        entries = tuple(
+        entries = [
             verifications.entry_of(pol, result, now=now, ttl=self._ttl) for pol, result in results
+        ]
+        entries = [e for e in self._news(record, entries, now) if _key(name, e) not in self._queued]
+        if not entries:
+            return
+        item = Write(
+            name=name, digest=pinned.digest, pinned=pinned, entries=tuple(entries), create=True
         )
-        item = Write(name=name, digest=pinned.digest, pinned=pinned, entries=entries, create=True)
         try:
             self._queue.put_nowait(item)
         except asyncio.QueueFull:
             metrics.record_write("error")
             logger.warning("record queue full; not recorded", extra={"record": name})
+            return
+        self._queued.update(_key(name, e) for e in entries)
+
+    def _news(
+        self,
+        record: verification_index.Record | None,
+        entries: Sequence[verifications.Entry],
+        now: datetime.datetime,
+    ) -> list[verifications.Entry]:
+        """The entries that change the record: a verdict it already holds, and that is not
+        past half its life, is not written again (a model denied on every admission would
+        otherwise cost a write each time)."""
+        if record is None:
+            return list(entries)
+        held = {_verdict(e): e for e in record.entries}
+        return [
+            e
+            for e in entries
+            if (old := held.get(_verdict(e))) is None or old.expires_at - now < self._ttl / 2
+        ]
 
     async def run(self) -> None:
         """Write what is submitted, one at a time, until cancelled."""
@@ -148,11 +175,20 @@ class Writer:
             try:
                 await apply(item, self._index)
             finally:
+                self._queued.difference_update(_key(item.name, e) for e in item.entries)
                 self._queue.task_done()
 
     async def drain(self) -> None:
         """Wait until everything submitted so far is written (for orderly shutdown and tests)."""
         await self._queue.join()
+
+
+def _verdict(entry: verifications.Entry) -> tuple[object, ...]:
+    return (entry.policy_id, entry.uid, entry.revision, entry.passed, entry.reason)
+
+
+def _key(name: str, entry: verifications.Entry) -> tuple[str, tuple[object, ...]]:
+    return (name, _verdict(entry))
 
 
 async def apply(item: Write, index: verification_index.RecordIndex) -> dict[str, Any] | None:
