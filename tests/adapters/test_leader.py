@@ -48,12 +48,12 @@ def test_a_stale_write_loses(kube_api: KubeApi, monkeypatch: pytest.MonkeyPatch)
     a = leader.Leadership("modelward", "lease", me="a", now=clock)
     assert a.attempt()
     # b read the lease before a's renewal landed: its update carries the old version.
-    stale = kube.get_lease("modelward", "lease")
+    stale = kube.get_object(*leader.LEASES, "lease", "modelward")
     assert stale is not None
     clock.now += datetime.timedelta(seconds=20)
     assert a.attempt()
     b = leader.Leadership("modelward", "lease", me="b", now=clock)
     with monkeypatch.context() as patched:
-        patched.setattr(kube, "get_lease", lambda namespace, name: stale)
+        patched.setattr(kube, "get_object", lambda *args: stale)
         assert not b.attempt()  # expired as b saw it, but a renewed since: 409
     assert a.attempt()

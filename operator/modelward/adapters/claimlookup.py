@@ -27,7 +27,7 @@ def lookup(index: verification_index.RecordIndex | None) -> claimrecords.Lookup:
         records = index
         if records is None:
             name = verifications.record_name(digest)
-            body = await asyncio.to_thread(kube.get_cluster_object, GROUP, VERSION, PLURAL, name)
+            body = await asyncio.to_thread(kube.get_object, GROUP, VERSION, PLURAL, name)
             records = verification_index.RecordIndex()
             if body is not None:
                 records.put(body)

@@ -81,10 +81,21 @@ def read_configmap(namespace: str, name: str, key: str) -> bytes:
 
 
 def patch_status(
-    group: str, version: str, plural: str, namespace: str | None, name: str, status: Any
+    group: str,
+    version: str,
+    plural: str,
+    namespace: str | None,
+    name: str,
+    status: Any,
+    *,
+    resource_version: str | None = None,
 ) -> None:
-    """Merge-patch the status of a custom object, cluster-scoped when `namespace` is None."""
-    body = {"status": status}
+    """Merge-patch the status of a custom object, cluster-scoped when `namespace` is None.
+    With `resource_version`, only if the object is still at it (ApiException 409 otherwise):
+    read, merge, write without losing a concurrent writer's entries."""
+    body: dict[str, Any] = {"status": status}
+    if resource_version is not None:
+        body["metadata"] = {"resourceVersion": resource_version}
     merge = "application/merge-patch+json"
     if namespace is None:
         _custom().patch_cluster_custom_object_status(
@@ -114,21 +125,47 @@ def service_account_pull_secrets(namespace: str, name: str) -> list[str]:
     return [ref.name for ref in account.image_pull_secrets or [] if ref.name]
 
 
-def get_cluster_object(group: str, version: str, plural: str, name: str) -> dict[str, Any] | None:
-    """One cluster-scoped custom object, or None when it does not exist."""
+def get_object(
+    group: str, version: str, plural: str, name: str, namespace: str | None = None
+) -> dict[str, Any] | None:
+    """One custom object (cluster-scoped when `namespace` is None), or None when it does not
+    exist."""
     try:
-        return cast(
-            dict[str, Any], _custom().get_cluster_custom_object(group, version, plural, name)
-        )
+        if namespace is None:
+            found = _custom().get_cluster_custom_object(group, version, plural, name)
+        else:
+            found = _custom().get_namespaced_custom_object(group, version, namespace, plural, name)
     except kubernetes.client.ApiException as e:
         if e.status == 404:
             return None
         raise
+    return cast(dict[str, Any], found)
 
 
-def create_cluster_object(group: str, version: str, plural: str, body: dict[str, Any]) -> None:
-    """Create a cluster-scoped custom object; ApiException (409 when it exists) otherwise."""
-    _custom().create_cluster_custom_object(group, version, plural, body)
+def create_object(
+    group: str, version: str, plural: str, body: dict[str, Any], namespace: str | None = None
+) -> None:
+    """Create a custom object; ApiException (409 when it exists) otherwise."""
+    if namespace is None:
+        _custom().create_cluster_custom_object(group, version, plural, body)
+    else:
+        _custom().create_namespaced_custom_object(group, version, namespace, plural, body)
+
+
+def patch_object(
+    group: str, version: str, plural: str, name: str, body: Any, namespace: str | None = None
+) -> None:
+    """Merge-patch a custom object; a `metadata.resourceVersion` in `body` makes the patch
+    fail with 409 when another writer came first."""
+    merge = "application/merge-patch+json"
+    if namespace is None:
+        _custom().patch_cluster_custom_object(
+            group, version, plural, name, body, _content_type=merge
+        )
+    else:
+        _custom().patch_namespaced_custom_object(
+            group, version, namespace, plural, name, body, _content_type=merge
+        )
 
 
 def delete_cluster_object(group: str, version: str, plural: str, name: str) -> None:
@@ -138,18 +175,6 @@ def delete_cluster_object(group: str, version: str, plural: str, name: str) -> N
     except kubernetes.client.ApiException as e:
         if e.status != 404:
             raise
-
-
-def replace_cluster_status(
-    group: str, version: str, plural: str, name: str, resource_version: str, status: Any
-) -> None:
-    """Merge-patch a cluster-scoped object's status only if it is still at `resource_version`
-    (ApiException 409 otherwise): read, merge, write without losing a concurrent writer's
-    entries."""
-    body = {"metadata": {"resourceVersion": resource_version}, "status": status}
-    _custom().patch_cluster_custom_object_status(
-        group, version, plural, name, body, _content_type="application/merge-patch+json"
-    )
 
 
 def list_everywhere(group: str, version: str, plural: str) -> list[dict[str, Any]]:
@@ -168,42 +193,6 @@ def list_everywhere(group: str, version: str, plural: str) -> list[dict[str, Any
         if e.status == 404:
             return []
         raise
-
-
-def get_lease(namespace: str, name: str) -> dict[str, Any] | None:
-    """A coordination.k8s.io Lease, or None when it does not exist."""
-    try:
-        return cast(
-            dict[str, Any],
-            _custom().get_namespaced_custom_object(
-                "coordination.k8s.io", "v1", namespace, "leases", name
-            ),
-        )
-    except kubernetes.client.ApiException as e:
-        if e.status == 404:
-            return None
-        raise
-
-
-def create_lease(namespace: str, body: dict[str, Any]) -> None:
-    """Create a Lease; ApiException 409 when another replica created it first."""
-    _custom().create_namespaced_custom_object(
-        "coordination.k8s.io", "v1", namespace, "leases", body
-    )
-
-
-def update_lease(namespace: str, name: str, body: dict[str, Any]) -> None:
-    """Merge-patch a Lease; `body` carries metadata.resourceVersion, so a concurrent holder's
-    write makes this one fail with 409."""
-    _custom().patch_namespaced_custom_object(
-        "coordination.k8s.io",
-        "v1",
-        namespace,
-        "leases",
-        name,
-        body,
-        _content_type="application/merge-patch+json",
-    )
 
 
 def claim_annotations(namespace: str, name: str) -> dict[str, str] | None:

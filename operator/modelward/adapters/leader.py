@@ -21,6 +21,8 @@ from modelward.record import verifications
 
 logger = logging.getLogger(__name__)
 
+LEASES = ("coordination.k8s.io", "v1", "leases")
+
 
 def identity() -> str:
     """This replica's name in the Lease: its pod name when known, made unique per process."""
@@ -67,11 +69,11 @@ class Leadership:
 
     def _attempt(self) -> bool:
         now = self._now()
-        lease = kube.get_lease(self.namespace, self.name)
+        lease = kube.get_object(*LEASES, self.name, self.namespace)
         spec = {"holderIdentity": self.me, "leaseDurationSeconds": max(1, round(self.duration))}
         if lease is None:
-            kube.create_lease(
-                self.namespace,
+            kube.create_object(
+                *LEASES,
                 {
                     "apiVersion": "coordination.k8s.io/v1",
                     "kind": "Lease",
@@ -83,6 +85,7 @@ class Leadership:
                         "leaseTransitions": 0,
                     },
                 },
+                self.namespace,
             )
             return True
         current = lease.get("spec") or {}
@@ -97,10 +100,11 @@ class Leadership:
             update["acquireTime"] = _micro(now)
             update["leaseTransitions"] = int(current.get("leaseTransitions") or 0) + 1
         version = str((lease.get("metadata") or {}).get("resourceVersion", ""))
-        kube.update_lease(
-            self.namespace,
+        kube.patch_object(
+            *LEASES,
             self.name,
             {"metadata": {"resourceVersion": version}, "spec": update},
+            self.namespace,
         )
         if holder != self.me:
             logger.info("leading the background work", extra={"lease": self.name, "me": self.me})

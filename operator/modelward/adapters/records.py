@@ -51,12 +51,12 @@ def write(item: Write, *, now: Callable[[], datetime.datetime] = _now) -> dict[s
         if attempt:
             # Jitter, so that writers who collided do not collide again in lockstep.
             time.sleep(random.uniform(0, 0.02 * attempt))  # noqa: S311 (not for security)
-        body = kube.get_cluster_object(G, V, P, item.name)
+        body = kube.get_object(G, V, P, item.name)
         if body is None:
             if not item.create or item.digest is None:
                 return None
             try:
-                kube.create_cluster_object(G, V, P, _new_record(item))
+                kube.create_object(G, V, P, _new_record(item))
             except kubernetes.client.ApiException as e:
                 if e.status != 409:  # another replica made it first: read theirs
                     raise
@@ -75,8 +75,14 @@ def write(item: Write, *, now: Callable[[], datetime.datetime] = _now) -> dict[s
             error=item.error,
         )
         try:
-            kube.replace_cluster_status(
-                G, V, P, item.name, str(body["metadata"].get("resourceVersion", "")), status
+            kube.patch_status(
+                G,
+                V,
+                P,
+                None,
+                item.name,
+                status,
+                resource_version=str(body["metadata"].get("resourceVersion", "")),
             )
         except kubernetes.client.ApiException as e:
             if e.status == 409:
