@@ -63,7 +63,8 @@ def context_of(
     try:
         return decode.from_object(
             obj,
-            uid=f"audit-{meta.get('uid', '') if isinstance(meta, Mapping) else ''}",
+            # The object's own uid: the audit's Events go to the object it names.
+            uid=str(meta.get("uid", "")) if isinstance(meta, Mapping) else "",
             operation="UPDATE",
             namespace=namespace if isinstance(namespace, str) else None,
             namespace_labels=namespace_labels,
@@ -78,7 +79,6 @@ def violations(ctx: context.AdmissionContext, decision: evidence.Decision) -> li
     """Every failing verdict in a decision, whatever the policy's mode: the audit reports what
     does not pass, not what would be denied."""
     found: list[Violation] = []
-    uid = ctx.uid.removeprefix("audit-")
     for ref in decision.refs:
         blamed: list[tuple[policy.PolicyKey | None, str, str]] = []
         if ref.error is not None:
@@ -93,7 +93,7 @@ def violations(ctx: context.AdmissionContext, decision: evidence.Decision) -> li
                 kind=ctx.qualified_kind,
                 namespace=ctx.namespace,
                 name=ctx.name,
-                uid=uid,
+                uid=ctx.uid,
                 reference=ref.ref.uri,
                 field=ref.ref.field_path,
                 policy=key,
